@@ -1,0 +1,26 @@
+# campaignlab: `make run` runs the main job, `make test` runs the tests. Both do all set-up first.
+.DEFAULT_GOAL := help
+VENV ?= .venv
+BIN := $(VENV)/bin
+PRESET ?= v25
+SCALE ?= 0.02
+
+.PHONY: help setup run test lint bench-generate
+
+help: ## Show this help
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
+
+setup: ## Create .venv with all dependencies (idempotent)
+	@bash scripts/setup.sh
+
+run: setup ## Main job: generate a preset and verify every label
+	@bash scripts/run.sh
+
+test: setup ## Run the whole test suite (what CI runs)
+	@bash scripts/test.sh
+
+lint: setup ## ruff (lint + format check) and mypy
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
+
+bench-generate: setup ## Generator speed and acceptance on the full presets
+	$(BIN)/python benchmarks/generate.py

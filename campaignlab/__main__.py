@@ -1,0 +1,3 @@
+from campaignlab.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""The graph-based synthetic campaign generator: presets, noise, pair preferences, calibration."""

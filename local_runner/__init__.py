@@ -1,0 +1,1 @@
+"""Execute a compiled KFP v2 pipeline YAML locally with plain Docker (or subprocesses)."""
