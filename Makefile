@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PRESET ?= v25
 SCALE ?= 0.02
 
-.PHONY: help setup run test lint bench-generate
+.PHONY: help setup run test lint bench-generate images compile bench-local-runner
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -24,3 +24,15 @@ lint: setup ## ruff (lint + format check) and mypy
 
 bench-generate: setup ## Generator speed and acceptance on the full presets
 	$(BIN)/python benchmarks/generate.py
+
+bench-local-runner: setup ## Local runner: per-task overhead, fan-out vs kfp local, cached re-run
+	$(BIN)/python benchmarks/local_runner.py
+
+images: ## Build the container images (core gbm torch fl embed serve); starts Docker if needed
+	@bash scripts/docker-setup.sh
+	@bash containers/build.sh
+
+compile: setup ## Compile every pipeline to build/pipelines/NAME.yaml
+	@mkdir -p build/pipelines
+	@for p in training federated experiments retraining; do \
+	  $(BIN)/campaignlab pipeline compile $$p --out build/pipelines/$$p.yaml || exit 1; done

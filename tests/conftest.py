@@ -43,3 +43,17 @@ def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cfg = resolve_generator_config({"preset": "v25", "scale": 0.01, "seed": 42})
     dataset.write(dataset.generate(cfg), out)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_features(tiny_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Features folder of ``tiny_dataset``: local encoder (384-d texts), PDFM stand-in geo (332-d).
+
+    Read it with ``campaignlab.features.read_features`` / ``read_feature_arrays``.
+    """
+    from campaignlab.features.embed import embed_dataset
+
+    root = tmp_path_factory.mktemp("features")
+    out = root / "v25_tiny"
+    embed_dataset(tiny_dataset, out, "local", cache_dir=root / "cache")
+    return out

@@ -59,3 +59,29 @@ def proportions_plot(samples: Any, ranges: dict[str, Any], out: str | Path, max_
     fig.tight_layout()
     fig.savefig(out, format="png")
     plt.close(fig)
+
+
+def confusion_matrix_plot(
+    matrix: Any, out: str | Path, title: str = "Confusion matrix", labels: tuple[str, ...] | None = None
+) -> None:
+    """Heat map of a (3, 3) confusion matrix (rows true, columns predicted) with counts and row shares."""
+    plt = _pyplot()
+    cm = np.asarray(matrix, dtype=float)
+    names = list(labels) if labels is not None else [CLASS_NAMES[i] for i in range(cm.shape[0])]
+    row = cm.sum(1, keepdims=True)
+    share = np.divide(cm, row, out=np.zeros_like(cm), where=row > 0)  # recall per true class
+    fig, ax = plt.subplots(figsize=(5.2, 4.6), dpi=110)
+    im = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    for i in range(cm.shape[0]):
+        for j in range(cm.shape[1]):
+            colour = "white" if share[i, j] > 0.6 else "black"
+            ax.text(j, i, f"{int(cm[i, j])}\n{share[i, j]:.1%}", ha="center", va="center", color=colour)
+    ax.set_xticks(range(len(names)), names)
+    ax.set_yticks(range(len(names)), names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="share of true class")
+    fig.tight_layout()
+    fig.savefig(out, format="png")
+    plt.close(fig)

@@ -1,0 +1,243 @@
+"""``GeneralisedJointModel_3cls_feat_drop`` and the train/test functions shared by every training mode.
+
+Centralized training, the Flower ``ClientApp`` and the ``ServerApp``'s evaluation all call :func:`train`
+and :func:`test` below (the Flower-baselines layout), so the only difference between the federated run
+and its centralized baseline is who sees which rows.
+
+Architecture (shapes for a batch of B samples, M = 5 modalities)::
+
+    x[m] (B, D_m) -> encoder_m: LayerNorm, feature dropout, Linear(D_m, hidden_embed_dim), GELU,
+                     dropout, Linear(hidden_embed_dim, embed_dim)                  -> z_m (B, E)
+    modality dropout (training only): each z_m of each sample is zeroed with prob p_mod (one kept)
+    concat z_m (B, M*E) -> Linear(M*E, E), LayerNorm, GELU, dropout               -> joint (B, E)
+    three heads, each Linear(E, hidden_dim), GELU, dropout, Linear(hidden_dim, k) on the joint embedding:
+      * ``tier``      k=3: Negative / Average / Positive (softmax);
+      * ``positive``  k=1: is the campaign Positive (vs the rest)? (sigmoid);
+      * ``negative``  k=1: is the campaign Negative (vs the rest)? (sigmoid).
+
+Loss = cross-entropy(tier) + BCE(positive) + BCE(negative). The final class is the argmax of the mean of
+the tier head's softmax and the class distribution the two binary heads imply,
+``[p_neg (1 - p_pos), (1 - p_neg)(1 - p_pos), p_pos (1 - p_neg)]`` renormalised: the one-vs-rest heads
+sharpen the Positive/Negative boundaries that noise blurs most, the tier head keeps Average calibrated.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .dataset import LABEL_NAMES, MODALITIES, ArrayData
+
+if TYPE_CHECKING:  # torch is imported inside functions so the CLI stays light
+    import torch
+
+MODEL_NAME = "GeneralisedJointModel_3cls_feat_drop"
+
+
+@dataclass
+class JointModelConfig:
+    """Architecture of :func:`build_model` (the ``model:`` section's architecture fields)."""
+
+    dims: dict[str, int] = field(default_factory=dict)
+    hidden_embed_dim: int = 256
+    embed_dim: int = 256
+    hidden_dim: int = 256
+    dropout_prob: float = 0.3
+    modality_dropout_prob: float = 0.0
+
+
+@dataclass
+class TrainParams:
+    """Local-training hyperparameters (the ``model:`` section's training fields)."""
+
+    epochs: int = 5
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    seed: int = 42
+
+
+def build_model(cfg: JointModelConfig) -> Any:
+    """Create a ``GeneralisedJointModel_3cls_feat_drop`` (a ``torch.nn.Module``) for ``cfg.dims``."""
+    import torch
+    from torch import nn
+
+    class ModalityEncoder(nn.Module):
+        def __init__(self, d_in: int) -> None:
+            super().__init__()
+            self.net = nn.Sequential(
+                nn.LayerNorm(d_in),  # text and geo vectors come on different scales
+                nn.Dropout(cfg.dropout_prob),  # feature dropout on the input vector
+                nn.Linear(d_in, cfg.hidden_embed_dim),
+                nn.GELU(),
+                nn.Dropout(cfg.dropout_prob),
+                nn.Linear(cfg.hidden_embed_dim, cfg.embed_dim),
+            )
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.net(x)
+
+    def head(k: int) -> nn.Module:
+        return nn.Sequential(
+            nn.Linear(cfg.embed_dim, cfg.hidden_dim),
+            nn.GELU(),
+            nn.Dropout(cfg.dropout_prob),
+            nn.Linear(cfg.hidden_dim, k),
+        )
+
+    class GeneralisedJointModel_3cls_feat_drop(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            missing = [m for m in MODALITIES if m not in cfg.dims]
+            if missing:
+                raise ValueError(f"dims lacks modalities {missing}")
+            self.config = cfg
+            self.encoders = nn.ModuleDict({m: ModalityEncoder(cfg.dims[m]) for m in MODALITIES})
+            self.fusion = nn.Sequential(
+                nn.Linear(len(MODALITIES) * cfg.embed_dim, cfg.embed_dim),
+                nn.LayerNorm(cfg.embed_dim),
+                nn.GELU(),
+                nn.Dropout(cfg.dropout_prob),
+            )
+            self.heads = nn.ModuleDict({"tier": head(3), "positive": head(1), "negative": head(1)})
+
+        def forward_features(self, x: dict[str, torch.Tensor]) -> torch.Tensor:
+            z = torch.stack([self.encoders[m](x[m]) for m in MODALITIES], dim=1)  # (B, M, E)
+            p = cfg.modality_dropout_prob
+            if self.training and p > 0:
+                keep = torch.rand(z.shape[0], z.shape[1], device=z.device) >= p  # (B, M)
+                none = ~keep.any(dim=1)
+                if none.any():  # a sample with every modality dropped keeps one at random
+                    pick = torch.randint(0, z.shape[1], (int(none.sum()),), device=z.device)
+                    keep[none.nonzero(as_tuple=True)[0], pick] = True
+                z = z * keep.unsqueeze(-1)
+            return self.fusion(z.flatten(1))  # (B, E)
+
+        def forward_head(self, joint: torch.Tensor) -> dict[str, torch.Tensor]:
+            return {
+                "tier": self.heads["tier"](joint),  # (B, 3)
+                "positive": self.heads["positive"](joint).squeeze(-1),  # (B,)
+                "negative": self.heads["negative"](joint).squeeze(-1),  # (B,)
+            }
+
+        def forward(self, x: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+            return self.forward_head(self.forward_features(x))
+
+    return GeneralisedJointModel_3cls_feat_drop()
+
+
+def class_probabilities(out: dict[str, torch.Tensor]) -> torch.Tensor:
+    """(B, 3) final class probabilities from the three heads (see the module docstring)."""
+    import torch
+
+    tier = torch.softmax(out["tier"], dim=-1)
+    pp = torch.sigmoid(out["positive"])
+    pn = torch.sigmoid(out["negative"])
+    q = torch.stack([pn * (1 - pp), (1 - pn) * (1 - pp), pp * (1 - pn)], dim=-1)
+    q = q / q.sum(dim=-1, keepdim=True).clamp_min(1e-8)
+    return 0.5 * (tier + q)
+
+
+def loss_fn(out: dict[str, torch.Tensor], y: torch.Tensor) -> torch.Tensor:
+    """Multi-task loss: CE on the tier head + BCE on the Positive and Negative one-vs-rest heads."""
+    from torch.nn import functional as F
+
+    return (
+        F.cross_entropy(out["tier"], y)
+        + F.binary_cross_entropy_with_logits(out["positive"], (y == 2).float())
+        + F.binary_cross_entropy_with_logits(out["negative"], (y == 0).float())
+    )
+
+
+def _tensors(data: ArrayData) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    import torch
+
+    return {m: torch.from_numpy(np.ascontiguousarray(a)) for m, a in data.x.items()}, torch.from_numpy(data.y)
+
+
+def train(model: Any, data: ArrayData, params: TrainParams, progress: Any = None) -> dict[str, float]:
+    """Train ``model`` in place for ``params.epochs`` epochs of AdamW on ``data``.
+
+    Returns ``{"train_loss": mean loss of the last epoch, "num-examples": N, "seconds": s}``. The
+    shuffling and dropout are seeded from ``params.seed``, so the same call gives the same weights.
+    """
+    import torch
+
+    if len(data) == 0:
+        raise ValueError("no training rows")
+    t0 = time.perf_counter()
+    torch.manual_seed(params.seed)
+    gen = torch.Generator().manual_seed(params.seed)
+    x, y = _tensors(data)
+    opt = torch.optim.AdamW(model.parameters(), lr=params.lr, weight_decay=params.weight_decay)
+    model.train()
+    last = 0.0
+    n = len(y)
+    for epoch in range(params.epochs):
+        order = torch.randperm(n, generator=gen)
+        total = 0.0
+        for start in range(0, n, params.batch_size):
+            idx = order[start : start + params.batch_size]
+            out = model({m: v[idx] for m, v in x.items()})
+            loss = loss_fn(out, y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += float(loss.detach()) * len(idx)
+        last = total / n
+        if progress is not None:
+            progress("train epochs", epoch + 1, params.epochs)
+    return {"train_loss": last, "num-examples": float(n), "seconds": time.perf_counter() - t0}
+
+
+def predict_proba(model: Any, data: ArrayData, batch_size: int = 4096) -> np.ndarray:
+    """(N, 3) class probabilities in eval mode."""
+    import torch
+
+    x, _ = _tensors(data)
+    model.eval()
+    outs = []
+    with torch.no_grad():
+        for start in range(0, len(data), batch_size):
+            outs.append(class_probabilities(model({m: v[start : start + batch_size] for m, v in x.items()})))
+    return torch.cat(outs).numpy() if outs else np.zeros((0, 3), np.float32)
+
+
+def scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+    """Macro F1 (the report's score), per-class F1 and accuracy."""
+    from sklearn.metrics import f1_score
+
+    per = f1_score(y_true, y_pred, labels=[0, 1, 2], average=None, zero_division=0)
+    out = {
+        "macro_f1": float(np.mean(per)),
+        "accuracy": float(np.mean(y_true == y_pred)) if len(y_true) else 0.0,
+    }
+    out.update({f"f1_{name.lower()}": float(v) for name, v in zip(LABEL_NAMES, per, strict=True)})
+    return out
+
+
+def test(model: Any, data: ArrayData, batch_size: int = 4096) -> dict[str, float]:
+    """Evaluate: ``loss`` (the training loss, mean per sample), macro F1, per-class F1, accuracy, N."""
+    import torch
+
+    x, y = _tensors(data)
+    model.eval()
+    total = 0.0
+    probs = []
+    with torch.no_grad():
+        for start in range(0, len(data), batch_size):
+            sl = slice(start, start + batch_size)
+            out = model({m: v[sl] for m, v in x.items()})
+            total += float(loss_fn(out, y[sl])) * len(y[sl])
+            probs.append(class_probabilities(out))
+    pred = torch.cat(probs).argmax(dim=-1).numpy() if probs else np.zeros(0, np.int64)
+    res = {"loss": total / max(len(data), 1), "num-examples": float(len(data))}
+    res.update(scores(data.y, pred))
+    return res
+
+
+def model_config_dict(cfg: JointModelConfig) -> dict[str, Any]:
+    return asdict(cfg)

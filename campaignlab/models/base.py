@@ -1,0 +1,152 @@
+"""What every estimator shares: parameters, the model folder, and the fitted-state checks.
+
+Estimators follow scikit-learn's contract: a keyword-only ``__init__`` that only stores parameters,
+validation in ``fit`` (against a pydantic ``Params`` model, so a bad value names the field and what was
+expected), ``fit`` returns ``self``, fitted attributes end in ``_``. A model folder holds
+``model.json`` (type, params, resolved config, feature layout, versions) plus the weights file(s)
+each estimator documents; nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import platform as _platform
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+import campaignlab
+from campaignlab import LABEL_NAMES, MODALITIES
+from campaignlab.config import StrictModel, validate
+from campaignlab.errors import CampaignlabError, DataError
+from campaignlab.io import read_json
+from campaignlab.models.data import Inputs
+
+MODEL_JSON = "model.json"
+Progress = Callable[[str, int, int], None]
+"""progress(stage, done, total), as :func:`campaignlab.progress.progress_bar` yields."""
+
+
+class NotFittedError(CampaignlabError):
+    """predict/save was called on an estimator that has not been fitted or loaded."""
+
+
+def default_threads() -> int:
+    """Thread count when ``n_jobs`` is None: the CPUs this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def versions(*extra: str) -> dict[str, str]:
+    """Versions recorded in model.json (the packages that produced the weights)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"campaignlab": campaignlab.__version__, "python": _platform.python_version()}
+    for pkg in ("numpy", *extra):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:  # pragma: no cover
+            out[pkg] = "missing"
+    return out
+
+
+class Estimator(ABC):
+    """Base of the registered estimators (see :mod:`campaignlab.models.registry`)."""
+
+    name: ClassVar[str]
+    """Registry name, also the ``type`` in model.json and ``--model`` of ``campaignlab train``."""
+    Params: ClassVar[type[StrictModel]]
+    """Pydantic model validating the ``__init__`` parameters."""
+    tuning_metric: ClassVar[str] = "macro_f1"
+    """What ``--tune`` maximises on the validation split (a function of campaignlab.evaluation.metrics)."""
+
+    # -- parameters -------------------------------------------------------------------------
+    @classmethod
+    def param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return [p.name for p in sig.parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY]
+
+    def get_params(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.param_names()}
+
+    def set_params(self, **params: Any) -> Estimator:
+        unknown = sorted(set(params) - set(self.param_names()))
+        if unknown:
+            raise CampaignlabError(
+                f"{self.name}: unknown parameter(s) {unknown}; expected some of {self.param_names()}"
+            )
+        for k, v in params.items():
+            setattr(self, k, v)
+        return self
+
+    @classmethod
+    def validate_params(cls, params: dict[str, Any], source: str | None = None) -> dict[str, Any]:
+        """Validate a parameter mapping (e.g. from a YAML file) without building an estimator."""
+        return validate(cls.Params, params, source or f"{cls.name} params").model_dump()
+
+    def _checked_params(self) -> dict[str, Any]:
+        return self.validate_params(self.get_params())
+
+    # -- learning ---------------------------------------------------------------------------
+    @abstractmethod
+    def fit(self, X: Inputs, y: np.ndarray, *, progress: Progress | None = None) -> Estimator:
+        """Fit on inputs ``X`` (see :data:`campaignlab.models.data.Inputs`) and labels ``y`` (0/1/2)."""
+
+    @abstractmethod
+    def predict_proba(self, X: Inputs) -> np.ndarray:
+        """(N, 3) class probabilities, columns negative, average, positive."""
+
+    def predict(self, X: Inputs) -> np.ndarray:
+        """(N,) int8 labels (0 Negative, 1 Average, 2 Positive)."""
+        return self.predict_proba(X).argmax(1).astype(np.int8)
+
+    @classmethod
+    def suggest_params(cls, trial: Any) -> dict[str, Any]:
+        """Parameters for one Optuna trial (tuning search space)."""
+        raise NotImplementedError(f"{cls.name} is tuned by grid, not Optuna")
+
+    @classmethod
+    def grid(cls) -> list[dict[str, Any]] | None:
+        """Grid of parameter sets when the estimator is tuned by grid search (None: Optuna)."""
+        return None
+
+    # -- persistence ------------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not getattr(self, "fitted_", False):
+            raise NotFittedError(f"{self.name} is not fitted: call fit() or load() first")
+
+    @abstractmethod
+    def save(self, folder: str | Path) -> None:
+        """Write the weights and ``model.json`` into the existing folder ``folder``."""
+
+    @classmethod
+    @abstractmethod
+    def load(cls, folder: str | Path) -> Estimator:
+        """Rebuild a fitted estimator from a folder written by :meth:`save`."""
+
+    def _model_json(self, **extra: Any) -> dict[str, Any]:
+        return {
+            "type": self.name,
+            "params": self.get_params(),
+            "classes": list(LABEL_NAMES),
+            "modalities": list(MODALITIES),
+            **extra,
+        }
+
+
+def read_model_json(folder: str | Path, expected_type: str | None = None) -> dict[str, Any]:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"model folder {str(folder)!r} does not exist")
+    meta = read_json(folder / MODEL_JSON)
+    if not isinstance(meta, dict) or "type" not in meta:
+        raise DataError(f"{str(folder / MODEL_JSON)!r} has no 'type' field")
+    if expected_type is not None and meta["type"] != expected_type:
+        raise DataError(f"{str(folder / MODEL_JSON)!r}: type {meta['type']!r} -> expected {expected_type!r}")
+    return dict(meta)

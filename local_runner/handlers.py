@@ -1,0 +1,295 @@
+"""Task handlers: run one resolved command line in a container (Docker) or as a host process.
+
+Both follow the same contract: ``run()`` blocks until the command ends and returns an
+:class:`Outcome`; a non-zero exit or a kill is ``FAILED`` (never success), a stop request is
+``CANCELLED``; everything the command prints goes to the task's log file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import glob
+import os
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from local_runner.errors import HostError
+
+BUILD_HINT = (
+    "build the project images with `make images` (containers/build.sh), or for another image "
+    "`docker build -t {image} ...` / `docker pull {image}`"
+)
+
+
+class Status(str, enum.Enum):
+    """Final state of one task (or of the whole run)."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # its condition was false
+    NOT_RUN = "not run"  # an upstream task failed or the run was cancelled first
+    CANCELLED = "cancelled"
+
+
+@dataclass
+class Invocation:
+    """Everything a handler needs to run one task attempt."""
+
+    task_id: str
+    image: str
+    command: list[str]
+    args: list[str]
+    env: dict[str, str]
+    log_path: Path
+    mounts: list[str] = field(default_factory=list)
+    cpu_limit: float | None = None
+    memory_limit_bytes: int | None = None
+    accelerator_count: int = 0
+
+
+@dataclass
+class Outcome:
+    """Result of one attempt: status, exit code (None if it never ran) and a one-line reason."""
+
+    status: Status
+    exit_code: int | None = None
+    message: str = ""
+
+
+class TaskHandler(Protocol):
+    """Runs resolved command lines. Implementations must be safe to call from many threads."""
+
+    name: str
+
+    def preflight(self, images: list[str], need_gpu: bool) -> dict[str, str]:
+        """Check the machine before any task starts; return {image: digest} for the cache key."""
+        ...
+
+    def run(self, inv: Invocation, cancel: threading.Event) -> Outcome:
+        """Run one attempt to its end (or until ``cancel`` is set)."""
+        ...
+
+
+def gpu_present(runtimes: dict[str, Any] | None = None) -> bool:
+    """True if an NVIDIA device node or an ``nvidia`` Docker runtime exists on this machine."""
+    if glob.glob("/dev/nvidia[0-9]*"):
+        return True
+    return bool(runtimes and "nvidia" in runtimes)
+
+
+def _describe_exit(code: int, oom: bool, memory_limit: int | None) -> str:
+    if oom:
+        limit = f" of {memory_limit / 1e6:.0f} MB" if memory_limit else ""
+        return f"killed: out of memory (limit{limit}), exit code {code}"
+    if code > 128 and code - 128 in (signal.SIGKILL, signal.SIGTERM, signal.SIGSEGV, signal.SIGABRT):
+        return f"killed by {signal.Signals(code - 128).name} (exit code {code})"
+    if code < 0:
+        return f"killed by {signal.Signals(-code).name}"
+    return f"exit code {code}"
+
+
+class DockerHandler:
+    """Runs each task in a fresh container, like Vertex: ``command`` replaces the image ENTRYPOINT and
+    ``args`` its CMD; the runs root is bind-mounted at the same absolute path; cpu and memory limits and
+    GPUs are applied per task."""
+
+    name = "docker"
+
+    def __init__(self) -> None:
+        try:
+            import docker
+            from docker.errors import DockerException
+        except ImportError:  # pragma: no cover - docker is in the cloud extra
+            raise HostError(
+                "the docker Python package is missing: pip install 'campaignlab[cloud]'"
+            ) from None
+        try:
+            self.client = docker.from_env(timeout=120)
+            self.client.ping()
+        except DockerException as err:
+            raise HostError(
+                f"no Docker engine is reachable ({err}); start Docker, or run with --backend process"
+            ) from None
+        self._lock = threading.Lock()
+        self._running: dict[str, Any] = {}
+
+    def preflight(self, images: list[str], need_gpu: bool) -> dict[str, str]:
+        from docker.errors import ImageNotFound
+
+        digests: dict[str, str] = {}
+        missing = []
+        for image in sorted(set(images)):
+            try:
+                digests[image] = str(self.client.images.get(image).id)
+            except ImageNotFound:
+                missing.append(image)
+        if missing:
+            names = ", ".join(missing)
+            raise HostError(f"image(s) not found locally: {names}; " + BUILD_HINT.format(image=missing[0]))
+        if need_gpu and not gpu_present(self.client.info().get("Runtimes")):
+            raise HostError(
+                "a task requests an accelerator (GPU) but this machine has none (no /dev/nvidia* device "
+                "and no nvidia Docker runtime); run on a GPU machine or drop set_accelerator_type"
+            )
+        return digests
+
+    def run(self, inv: Invocation, cancel: threading.Event) -> Outcome:
+        from docker.errors import APIError, DockerException
+        from docker.types import DeviceRequest
+
+        kwargs: dict[str, Any] = {
+            "entrypoint": inv.command or None,
+            "command": inv.args or None,
+            "environment": inv.env,
+            "volumes": {m: {"bind": m, "mode": "rw"} for m in inv.mounts},
+            "labels": {"campaignlab.local_runner.task": inv.task_id},
+            "detach": True,
+        }
+        if inv.cpu_limit:
+            kwargs["nano_cpus"] = int(inv.cpu_limit * 1e9)
+        if inv.memory_limit_bytes:
+            # Same limit for memory+swap, so the limit really holds.
+            kwargs["mem_limit"] = inv.memory_limit_bytes
+            kwargs["memswap_limit"] = inv.memory_limit_bytes
+        if inv.accelerator_count:
+            kwargs["device_requests"] = [DeviceRequest(count=inv.accelerator_count, capabilities=[["gpu"]])]
+        container = None
+        try:
+            with inv.log_path.open("ab") as log:
+                container = self.client.containers.create(inv.image, **kwargs)
+                with self._lock:
+                    self._running[inv.task_id] = container
+                if cancel.is_set():
+                    return Outcome(Status.CANCELLED, None, "cancelled before start")
+                container.start()
+                if cancel.is_set():  # Ctrl-C between create and start: stop_all may have missed it
+                    container.kill()
+                for chunk in container.logs(stream=True, follow=True):
+                    log.write(chunk)
+                    log.flush()
+                code = int(container.wait().get("StatusCode", -1))
+                oom = False
+                if code != 0:
+                    container.reload()
+                    oom = bool(container.attrs.get("State", {}).get("OOMKilled"))
+        except (APIError, DockerException) as err:
+            if cancel.is_set():
+                return Outcome(Status.CANCELLED, None, "cancelled")
+            return Outcome(Status.FAILED, None, f"docker error: {err}")
+        finally:
+            with self._lock:
+                self._running.pop(inv.task_id, None)
+            if container is not None:
+                # Removal takes a while and nothing waits for it; a non-daemon thread still ends it
+                # before the process exits.
+                threading.Thread(target=self._remove, args=(container,), name="rm " + inv.task_id).start()
+        if cancel.is_set():
+            return Outcome(Status.CANCELLED, code, "stopped by Ctrl-C")
+        if code != 0 or oom:
+            return Outcome(Status.FAILED, code, _describe_exit(code, oom, inv.memory_limit_bytes))
+        return Outcome(Status.SUCCEEDED, 0, "")
+
+    @staticmethod
+    def _remove(container: Any) -> None:
+        with contextlib.suppress(Exception):
+            container.remove(force=True)
+
+    def stop_all(self) -> None:
+        """Kill every container this handler started (Ctrl-C)."""
+        with self._lock:
+            running = list(self._running.values())
+        for c in running:
+            with contextlib.suppress(Exception):
+                c.kill()
+
+
+class ProcessHandler:
+    """Runs the same resolved command lines as host processes, for machines without Docker.
+
+    The image is ignored, so the commands must exist on the host (e.g. ``campaignlab`` from the venv).
+    cpu, memory and GPU requests are not enforced (documented); everything else is as with Docker.
+    """
+
+    name = "process"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: dict[str, subprocess.Popen[bytes]] = {}
+
+    def preflight(self, images: list[str], need_gpu: bool) -> dict[str, str]:
+        if need_gpu and not gpu_present():
+            raise HostError(
+                "a task requests an accelerator (GPU) but this machine has no /dev/nvidia* device"
+            )
+        # No image to pin: the cache keys on the host instead.
+        return {image: f"process:{image}" for image in images}
+
+    def run(self, inv: Invocation, cancel: threading.Event) -> Outcome:
+        argv = [*inv.command, *inv.args]
+        if not inv.command:
+            return Outcome(
+                Status.FAILED,
+                None,
+                f"the container of {inv.task_id} has no command (it relies on the image ENTRYPOINT), "
+                "which the process backend cannot know; use --backend docker",
+            )
+        env = {**os.environ, **inv.env}
+        with inv.log_path.open("ab") as log:
+            try:
+                proc = subprocess.Popen(
+                    argv, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+                )
+            except OSError as err:
+                return Outcome(Status.FAILED, None, f"cannot start {argv[0]!r}: {err}")
+            with self._lock:
+                self._running[inv.task_id] = proc
+            try:
+                while True:
+                    try:
+                        code = proc.wait(timeout=0.1)
+                        break
+                    except subprocess.TimeoutExpired:
+                        if cancel.is_set():
+                            self._kill(proc)
+                            proc.wait()
+                            return Outcome(Status.CANCELLED, None, "stopped by Ctrl-C")
+            finally:
+                with self._lock:
+                    self._running.pop(inv.task_id, None)
+        if cancel.is_set():
+            return Outcome(Status.CANCELLED, code, "stopped by Ctrl-C")
+        if code != 0:
+            return Outcome(Status.FAILED, code, _describe_exit(code, False, None))
+        return Outcome(Status.SUCCEEDED, 0, "")
+
+    @staticmethod
+    def _kill(proc: subprocess.Popen[bytes]) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        while proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+    def stop_all(self) -> None:
+        """Terminate every process group this handler started (Ctrl-C)."""
+        with self._lock:
+            running = list(self._running.values())
+        for proc in running:
+            self._kill(proc)
+
+
+def make_handler(backend: str) -> DockerHandler | ProcessHandler:
+    """The handler for ``--backend docker|process``."""
+    if backend == "docker":
+        return DockerHandler()
+    if backend == "process":
+        return ProcessHandler()
+    raise HostError(f"--backend: got {backend!r} -> expected docker or process")

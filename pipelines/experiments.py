@@ -1,0 +1,73 @@
+"""Experiments pipeline: the same steps fanned out with ParallelFor over presets and client counts."""
+
+from kfp import dsl
+
+from components import (
+    compare_federated,
+    embed,
+    evaluate,
+    federate,
+    generate,
+    partition,
+    train_hierarchical_lgbm,
+)
+
+
+@dsl.pipeline(
+    name="campaignlab-experiments", description="Sweep presets (centralized) and client counts (federated)."
+)
+def experiments(
+    presets: list[str] = ["v25", "v26", "v28"],  # noqa: B006  KFP defaults are literals
+    client_counts: list[int] = [5, 10, 15],  # noqa: B006
+    seed: int = 42,
+    scale: float = 0.01,
+    noise: str = "clean",
+    encoder: str = "local",
+    embedding_dim: int = 384,
+    federated_preset: str = "v28",
+    split: str = "homogeneous",
+    alpha: float = 0.1,
+    num_rounds: int = 4,
+    local_epochs: int = 5,
+):
+    """Run one LightGBM baseline per preset and one federation (with its centralized baseline) per
+    client count, in parallel.
+
+    Args:
+        presets: generator presets, one hierarchical LightGBM run each.
+        client_counts: numbers of federated clients, one federation each (the report's 5/10/15).
+        seed: random seed.
+        scale: share of the preset's sample counts.
+        noise: clean, low, medium or high.
+        encoder: local or vertex text embeddings.
+        embedding_dim: text embedding dimension.
+        federated_preset: the preset the client-count sweep runs on.
+        split: homogeneous or heterogeneous partition.
+        alpha: Dirichlet alpha of the heterogeneous split.
+        num_rounds: federated rounds.
+        local_epochs: client epochs per round.
+    """
+    with dsl.ParallelFor(items=presets, parallelism=3, name="per-preset") as preset:
+        data = generate(preset=preset, seed=seed, scale=scale, noise=noise)
+        feats = embed(dataset=data.outputs["dataset"], encoder=encoder, dim=embedding_dim)
+        model = train_hierarchical_lgbm(features=feats.outputs["features"])
+        evaluate(model=model.outputs["model"], features=feats.outputs["features"])
+
+    fed_data = generate(preset=federated_preset, seed=seed, scale=scale, noise=noise).set_display_name(
+        "generate federated data"
+    )
+    fed_feats = embed(
+        dataset=fed_data.outputs["dataset"], encoder=encoder, dim=embedding_dim
+    ).set_display_name("embed federated data")
+    with dsl.ParallelFor(items=client_counts, parallelism=3, name="per-client-count") as n:
+        parts = partition(features=fed_feats.outputs["features"], clients=n, split=split, alpha=alpha)
+        fed = federate(
+            partitions=parts.outputs["partitions"],
+            clients=n,
+            num_rounds=num_rounds,
+            local_epochs=local_epochs,
+            seed=seed,
+            split=split,
+            alpha=alpha,
+        )
+        compare_federated(run=fed.outputs["run"])

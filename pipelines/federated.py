@@ -1,0 +1,68 @@
+"""Federated pipeline: generate, embed, partition, federated and centralized training, compare."""
+
+from kfp import dsl
+
+from components import compare_federated, embed, federate, generate, partition
+
+
+@dsl.pipeline(name="campaignlab-federated", description="Federated (Flower FedAvg) vs centralized training.")
+def federated(
+    preset: str = "v28",
+    seed: int = 42,
+    scale: float = 0.01,
+    noise: str = "clean",
+    pairs: str = "none",
+    encoder: str = "local",
+    embedding_task: str = "classification",
+    embedding_dim: int = 384,
+    clients: int = 5,
+    split: str = "homogeneous",
+    alpha: float = 0.1,
+    num_rounds: int = 4,
+    local_epochs: int = 5,
+    tune_trials: int = 0,
+    cpus_per_client: float = 1.0,
+):
+    """Partition the data over ``clients``, train the joint model federated (FedAvg) and centrally at the
+    same epoch budget and from the same initial weights, score both on the server test set, compare.
+
+    Args:
+        preset: generator preset (v25, v26, v28).
+        seed: random seed (generator, partition, training).
+        scale: share of the preset's sample counts.
+        noise: clean, low, medium or high.
+        pairs: none, common_first, rare_first or middle_ground.
+        encoder: local or vertex text embeddings.
+        embedding_task: text embedding task type.
+        embedding_dim: text embedding dimension.
+        clients: number of federated clients.
+        split: homogeneous or heterogeneous (Dirichlet) partition.
+        alpha: Dirichlet alpha of the heterogeneous split.
+        num_rounds: federated rounds.
+        local_epochs: client epochs per round (the centralized model trains rounds x epochs).
+        tune_trials: Optuna trials before training (0 = the report's defaults).
+        cpus_per_client: Ray CPUs per simulated client.
+    """
+    data = generate(preset=preset, seed=seed, scale=scale, noise=noise, pairs=pairs).set_display_name(
+        "generate"
+    )
+    features = (
+        embed(dataset=data.outputs["dataset"], encoder=encoder, task=embedding_task, dim=embedding_dim)
+        .set_display_name("embed")
+        .outputs["features"]
+    )
+    parts = partition(features=features, clients=clients, split=split, alpha=alpha).set_display_name(
+        "partition"
+    )
+    run = federate(
+        partitions=parts.outputs["partitions"],
+        num_rounds=num_rounds,
+        clients=clients,
+        local_epochs=local_epochs,
+        tune_trials=tune_trials,
+        seed=seed,
+        split=split,
+        alpha=alpha,
+        cpus_per_client=cpus_per_client,
+    ).set_display_name("federated and centralized training")
+    compare_federated(run=run.outputs["run"]).set_display_name("compare")
