@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PRESET ?= v25
 SCALE ?= 0.02
 
-.PHONY: help setup run test lint bench-generate images compile bench-local-runner
+.PHONY: help setup run test lint bench-generate bench-embed images compile bench-local-runner bench-fl
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -25,8 +25,14 @@ lint: setup ## ruff (lint + format check) and mypy
 bench-generate: setup ## Generator speed and acceptance on the full presets
 	$(BIN)/python benchmarks/generate.py
 
+bench-embed: setup ## Embedding: our local path vs plain sentence-transformers on the v25 texts, cached re-run
+	$(BIN)/python benchmarks/embed.py
+
 bench-local-runner: setup ## Local runner: per-task overhead, fan-out vs kfp local, cached re-run
 	$(BIN)/python benchmarks/local_runner.py
+
+bench-fl: setup ## Federated report's 3 experiments, FL vs centralized (FL_SCALE=1.0 = full size)
+	$(BIN)/python benchmarks/fl_experiments.py --scale $(or $(FL_SCALE),1.0)
 
 images: ## Build the container images (core gbm torch fl embed serve); starts Docker if needed
 	@bash scripts/docker-setup.sh

@@ -4,7 +4,8 @@ Usage: python benchmarks/leaderboard.py [--test-rows 36000] [--submissions 40] [
 
 A real ``campaignlab leaderboard serve`` (uvicorn, SQLite file in WAL mode) runs on 127.0.0.1; each
 submission is a Parquet file naming every test sample_id once (the v28 test split size: 120,000 samples
-x 0.3). Figures, side by side:
+x 0.3). Figures, side by side (latencies are wall clock and grow with other load on the machine; "CPU
+ms/subm" is the scoring process's own CPU time per submission, which does not):
 
 * baseline: scoring alone in this process (read the Parquet, check every id, sklearn F1), no HTTP, no DB;
 * sequential: one client, one submission at a time, over HTTP, stored in the database;
@@ -75,9 +76,19 @@ def predictions(ids: list[str], truth: np.ndarray, k: int) -> bytes:
     return buf.getvalue()
 
 
-def stats(lat: list[float], wall: float) -> str:
+def stats(lat: list[float], wall: float, cpu: float) -> str:
     a = np.asarray(lat) * 1000
-    return f"{len(lat) / wall:9.1f} {np.percentile(a, 50):9.1f} {np.percentile(a, 95):9.1f} {a.max():9.1f}"
+    return (
+        f"{len(lat) / wall:9.1f} {np.percentile(a, 50):9.1f} {np.percentile(a, 95):9.1f} {a.max():9.1f}"
+        f" {cpu / len(lat) * 1000:12.1f}"
+    )
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc): a figure that other load on the machine
+    does not inflate, unlike wall-clock latency."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -102,12 +113,12 @@ def main() -> None:
         key = store.answer_key(version)
         check_and_score(read_predictions(bodies[0]), key)  # warm-up: imports sklearn once, as the server does
         lat = []
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for body in bodies:
             t = time.perf_counter()
             check_and_score(read_predictions(body), key)
             lat.append(time.perf_counter() - t)
-        base = stats(lat, time.perf_counter() - t0)
+        base = stats(lat, time.perf_counter() - t0, time.process_time() - c0)
         store.dispose()
 
         with socket.socket() as s:
@@ -138,12 +149,12 @@ def main() -> None:
             with httpx.Client(base_url=url, headers=headers, timeout=120) as c:
                 c.post(path, content=bodies[0]).raise_for_status()  # warm-up: answer key loaded once
                 lat = []
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), cpu_seconds(server.pid)
                 for body in bodies:
                     t = time.perf_counter()
                     c.post(path, content=body).raise_for_status()
                     lat.append(time.perf_counter() - t)
-                seq = stats(lat, time.perf_counter() - t0)
+                seq = stats(lat, time.perf_counter() - t0, cpu_seconds(server.pid) - c0)
 
             async def run_concurrent() -> tuple[list[float], float]:
                 sem = asyncio.Semaphore(args.concurrency)
@@ -161,14 +172,15 @@ def main() -> None:
                     await asyncio.gather(*(one(b) for b in bodies))
                     return out, time.perf_counter() - t0
 
+            c0 = cpu_seconds(server.pid)
             lat, wall = asyncio.run(run_concurrent())
-            conc = stats(lat, wall)
+            conc = stats(lat, wall, cpu_seconds(server.pid) - c0)
             with httpx.Client(base_url=url, headers=headers, timeout=60) as c:
                 stored = len(c.get("/api/versions/bench/ranking").json()["submissions"])
         finally:
             server.terminate()
             server.wait(timeout=30)
-    print(f"{'mode':34} {'subm/s':>9} {'p50 ms':>9} {'p95 ms':>9} {'max ms':>9}")
+    print(f"{'mode':34} {'subm/s':>9} {'p50 ms':>9} {'p95 ms':>9} {'max ms':>9} {'CPU ms/subm':>12}")
     print(f"{'baseline: scoring only, in-process':34} {base}")
     print(f"{'server, sequential':34} {seq}")
     print(f"{f'server, {args.concurrency} concurrent clients':34} {conc}")

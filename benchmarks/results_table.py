@@ -45,7 +45,7 @@ REPORT: dict[tuple[str, str], tuple[float, float, float, float]] = {
 
 
 def prepare(preset: str, scale: float, seed: int, work: Path) -> Path:
-    """Generate and embed one preset, reusing what an earlier run left in ``work``; return the features dir."""
+    """Generate and embed one preset, reusing an earlier run's outputs in ``work``; return the features."""
     from campaignlab.features.embed import embed_dataset
     from campaignlab.synth import dataset
     from campaignlab.synth.config import resolve_generator_config

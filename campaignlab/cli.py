@@ -601,6 +601,13 @@ def schedules_delete(
     typer.echo(f"deleted {name}")
 
 
+# `campaignlab pipeline run-local`: the local runner's own command (local_runner/cli.py); importing it
+# loads neither docker nor kfp.
+from local_runner.cli import run_local  # noqa: E402
+
+pipeline_app.command("run-local")(run_local)
+
+
 # --- federated -------------------------------------------------------------------------------
 
 
@@ -808,8 +815,9 @@ def embed(
     with progress_bar(not quiet) as update:
         m = run_embed(cfg, dataset, out, progress=update)
     dims = ", ".join(f"{k} {v}" for k, v in m["dimensions"].items())
+    secs = m["seconds"]["total"]
     typer.echo(
-        f"embedded {m['num_samples']} samples with {m['encoder']} {m['model']} in {m['seconds']['total']:.1f}s: "
+        f"embedded {m['num_samples']} samples with {m['encoder']} {m['model']} in {secs:.1f}s: "
         f"{m['unique_texts']} distinct texts, {m['texts_embedded']} embedded, {m['cache_hits']} from cache; "
         f"dims {dims}; geo {m['geo']['zips_found']}/{m['geo']['zips_total']} ZIPs found; wrote {out}"
     )

@@ -42,9 +42,12 @@ VERSION=$(python3 -c "import tomllib;print(tomllib.load(open('pyproject.toml','r
 # A small, explicit build context: never the whole repository (.venv, runs, data).
 CTX=build/image-context
 rm -rf "$CTX"
-mkdir -p "$CTX/extra" "$CTX/wheels" "$CTX/campaignlab"
+# The wheel holds every package pyproject.toml lists (the CLI mounts local_runner's command).
+PACKAGES=(campaignlab components pipelines local_runner)
+mkdir -p "$CTX/extra" "$CTX/wheels"
+for pkg in "${PACKAGES[@]}"; do mkdir -p "$CTX/$pkg"; done
 cp containers/Dockerfile containers/deps.py pyproject.toml README.md "$CTX/"
-tar -C . --exclude='__pycache__' --exclude='*.pyc' -cf - campaignlab | tar -C "$CTX" -xf -
+tar -C . --exclude='__pycache__' --exclude='*.pyc' -cf - "${PACKAGES[@]}" | tar -C "$CTX" -xf -
 echo "optional: extra-ca.crt is appended to the image's CA bundle" > "$CTX/extra/README"
 echo "optional: torch-*.whl (CPU build) installed instead of downloading" > "$CTX/wheels/README"
 EXTRA_CA=${EXTRA_CA:-${PIP_CERT:-}}

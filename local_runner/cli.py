@@ -56,7 +56,9 @@ def run_local(
     param: list[str] = typer.Option([], "--param", help="pipeline parameter NAME=VALUE (repeatable)"),
     params: Path | None = typer.Option(None, "--params", help="YAML/JSON file of pipeline parameters"),
     root: Path = typer.Option(Path("runs"), "--root", help="runs root: <root>/<pipeline>/<run_id>, cache"),
-    max_parallel: int | None = typer.Option(None, "--max-parallel", help="containers at once [cpu count]"),
+    max_parallel: int | None = typer.Option(
+        None, "--max-parallel", help="containers at once (default: CPU count, at least 2)"
+    ),
     no_cache: bool = typer.Option(False, "--no-cache", help="do not reuse cached task results"),
     resume: str | None = typer.Option(
         None, "--resume", help="RUN_ID of a failed run: reuse its finished tasks"
@@ -106,7 +108,11 @@ def run_local(
     for r in result.tasks:
         if r.status == Status.FAILED:
             out.print(f"[red]failed[/red] {r.id}: {r.message}  (log: {r.log})", highlight=False)
-    again = f"python -m local_runner {cfg.file} --resume {result.run_id} --root {cfg.root}"
+    import click
+
+    prog = click.get_current_context(silent=True)
+    command = prog.command_path if prog else "python -m local_runner"
+    again = f"{command} {cfg.file} --resume {result.run_id} --root {cfg.root}"
     out.print(f"after fixing, resume with: {again}", highlight=False)
     raise typer.Exit(code=130 if result.status == Status.CANCELLED else 1)
 

@@ -38,6 +38,7 @@ from local_runner import conditions, placeholders, spec
 from local_runner.cache import CacheStore, digest_path, task_key
 from local_runner.errors import (
     ConditionError,
+    HostError,
     ParameterError,
     PlaceholderError,
     ResumeError,
@@ -109,10 +110,6 @@ class _Scope:
 
     parameters: dict[str, Any]
     artifacts: dict[str, list[dict[str, Any]]]
-
-
-class Cancelled(Exception):
-    """Raised inside worker threads once Ctrl-C was pressed."""
 
 
 def new_run_id(pipeline: str) -> str:
@@ -274,7 +271,7 @@ class Orchestrator:
         seconds = time.monotonic() - t0
         root: tuple[Status, dict[str, Any], dict[str, Any]] = outcome.get("root", (Status.CANCELLED, {}, {}))
         status = Status.CANCELLED if self.cancel.is_set() else root[0]
-        outputs = {**root[1], **{k: v for k, v in root[2].items()}}
+        outputs = {**root[1], **root[2]}
         self._write_record(status, status.value, seconds, outputs)
         leaves = [r for r in self.results.values() if r.leaf]
         return RunResult(self.run_id, self.run_dir, status, seconds, leaves, outputs)
@@ -353,7 +350,7 @@ class Orchestrator:
                 running += 1
                 threading.Thread(
                     target=self._task_thread,
-                    args=(task, scope, done, prefix, loop_suffix, finished_q),
+                    args=(task, scope, dict(done), prefix, loop_suffix, finished_q),  # a snapshot
                     name=f"task {prefix}{name}",
                     daemon=True,
                 ).start()
@@ -400,7 +397,7 @@ class Orchestrator:
         finished_q: queue.Queue[tuple[str, TaskResult]],
     ) -> None:
         try:
-            result = self._run_task(task, scope, dict(siblings), prefix, loop_suffix)
+            result = self._run_task(task, scope, siblings, prefix, loop_suffix)
         except Exception as err:  # a bug must not hang the DAG: report it as the task's failure
             result = self._finish(
                 TaskResult(
@@ -715,7 +712,13 @@ class Orchestrator:
         attempt = 0
         while True:
             if task_dir.exists():
-                shutil.rmtree(task_dir)
+                try:
+                    shutil.rmtree(task_dir)
+                except PermissionError as err:
+                    raise HostError(
+                        f"cannot clear {task_dir} before re-running {result.id}: {err} (containers run as "
+                        "their image's user, root here; remove the folder with sudo, or run as root)"
+                    ) from None
             (task_dir / "parameters").mkdir(parents=True)
             (task_dir / "artifacts").mkdir(parents=True)
             write_json(task_dir / "executor_input.json", ei)

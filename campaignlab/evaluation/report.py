@@ -75,7 +75,9 @@ def write_evaluation(
         {"categories": list(LABEL_NAMES), "matrix": metrics["confusion_matrix"]},
     )
     confusion_matrix_plot(
-        metrics["confusion_matrix"], out / "confusion_matrix.png", title=f"{title} (macro F1 {metrics['macro_f1']:.3f})"
+        metrics["confusion_matrix"],
+        out / "confusion_matrix.png",
+        title=f"{title} (macro F1 {metrics['macro_f1']:.3f})",
     )
     write_parquet(predictions_table(sample_id, y_pred, proba), out / "predictions.parquet")
     write_json(

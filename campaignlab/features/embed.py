@@ -104,6 +104,8 @@ def build_encoder(cfg: EmbedConfig) -> TextEncoder:
 
 
 def _read_inputs(dataset_dir: Path) -> tuple[pa.Table, list[str]]:
+    if not dataset_dir.is_dir():
+        raise DataError(f"dataset folder {str(dataset_dir)!r} does not exist (see `campaignlab generate`)")
     samples = read_parquet(dataset_dir / "samples.parquet", SAMPLES_REQUIRED)
     nodes = read_parquet(dataset_dir / "nodes.parquet", NODES_REQUIRED)
     for col in ("audience", "brand", "creative", "platform"):
@@ -116,12 +118,16 @@ def _read_inputs(dataset_dir: Path) -> tuple[pa.Table, list[str]]:
     if not (pa.types.is_list(gt) or pa.types.is_large_list(gt)):
         raise DataError(f"samples.parquet: column 'geo' is {gt}, expected a list of ZIP strings")
     mod = np.asarray(nodes.column("modality").to_pylist(), dtype=object)
-    platforms = sorted({str(v) for v, m in zip(nodes.column("value").to_pylist(), mod, strict=True) if m == "platform"})
+    platforms = sorted(
+        {str(v) for v, m in zip(nodes.column("value").to_pylist(), mod, strict=True) if m == "platform"}
+    )
     if not platforms:
         raise DataError(f"{str(dataset_dir / 'nodes.parquet')!r} has no node with modality 'platform'")
     unknown = sorted(set(samples.column("platform").to_pylist()) - set(platforms))
     if unknown:
-        raise DataError(f"samples.parquet: platform value(s) {unknown[:5]} are not platform nodes in nodes.parquet")
+        raise DataError(
+            f"samples.parquet: platform value(s) {unknown[:5]} are not platform nodes in nodes.parquet"
+        )
     return samples, platforms
 
 
@@ -158,7 +164,9 @@ def embed_dataset(
     return run(validate(EmbedConfig, data, "options"), Path(dataset_dir), Path(out_dir), progress)
 
 
-def run(cfg: EmbedConfig, dataset_dir: Path, out_dir: Path, progress: Progress | None = None) -> dict[str, Any]:
+def run(
+    cfg: EmbedConfig, dataset_dir: Path, out_dir: Path, progress: Progress | None = None
+) -> dict[str, Any]:
     """Run the embedding step for a validated config (see :func:`embed_dataset`)."""
     t0 = time.perf_counter()
     # 1. Validate everything before the slow part.
@@ -180,8 +188,14 @@ def run(cfg: EmbedConfig, dataset_dir: Path, out_dir: Path, progress: Progress |
     texts: list[str] = []
     for m in TEXT_MODALITIES:
         texts += [str(t) for t in samples.column(m).to_pylist()]
-    cache = EmbeddingCache(cfg.cache_dir or default_cache_dir(), enc.cache_namespace()) if cfg.use_cache else None
-    cb = None if progress is None else (lambda done, total: progress(f"embedding texts ({enc.name})", done, total))
+    cache = (
+        EmbeddingCache(cfg.cache_dir or default_cache_dir(), enc.cache_namespace()) if cfg.use_cache else None
+    )
+    cb = (
+        None
+        if progress is None
+        else (lambda done, total: progress(f"embedding texts ({enc.name})", done, total))
+    )
     vecs, stats = encode_texts(enc, texts, cache, cb)
     text_vecs = {m: vecs[i * n : (i + 1) * n] for i, m in enumerate(TEXT_MODALITIES)}
     t_text = time.perf_counter()
@@ -236,7 +250,11 @@ def run(cfg: EmbedConfig, dataset_dir: Path, out_dir: Path, progress: Progress |
             "texts": round(t_text - t_load, 3),
             "total": round(time.perf_counter() - t0, 3),
         },
-        "versions": {"campaignlab": campaignlab.__version__, "pyarrow": pa.__version__, "numpy": np.__version__},
+        "versions": {
+            "campaignlab": campaignlab.__version__,
+            "pyarrow": pa.__version__,
+            "numpy": np.__version__,
+        },
     }
     with atomic_dir(out_dir) as tmp:
         write_parquet(table_out, tmp / FEATURES_FILE)

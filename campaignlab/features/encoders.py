@@ -125,7 +125,9 @@ def encode_texts(
         found, vecs = cache.lookup(digests)
         if vecs is not None:
             if vecs.shape[1] != encoder.dim:
-                raise ConfigError(f"cache {cache.folder} holds {vecs.shape[1]}-d vectors, expected {encoder.dim}")
+                raise ConfigError(
+                    f"cache {cache.folder} holds {vecs.shape[1]}-d vectors, expected {encoder.dim}"
+                )
             out[found] = vecs
         todo = np.flatnonzero(~found)
         stats.cache_hits = int(found.sum())

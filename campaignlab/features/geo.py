@@ -116,7 +116,7 @@ def load_pdfm(path: str | Path) -> PdfmTable:
             df = pd.read_json(p, lines=True, dtype=False)
         elif name.endswith((".json", ".json.gz")):
             opener = gzip.open if name.endswith(".gz") else open
-            with opener(p, "rt") as fh:  # type: ignore[operator]
+            with opener(p, "rt") as fh:
                 df = pd.DataFrame(json.load(fh))
         else:
             # Place columns as strings so ZIPs keep their leading zeros.
@@ -188,7 +188,9 @@ def _parse_vector(value: object, source: str, row: int) -> list[float]:
     if isinstance(value, np.ndarray):
         value = value.tolist()
     if not isinstance(value, (list, tuple)):
-        raise DataError(f"pdfm: {source!r} row {row}: 'features' must be an array, got {type(value).__name__}")
+        raise DataError(
+            f"pdfm: {source!r} row {row}: 'features' must be an array, got {type(value).__name__}"
+        )
     try:
         return [float(x) for x in value]
     except (TypeError, ValueError):
@@ -342,7 +344,7 @@ def pool(zip_lists: list[list[str]], table: PdfmTable) -> tuple[np.ndarray, dict
     out[:, d] = np.where(lengths > 0, found / np.maximum(lengths, 1), 0.0)
     out[:, d + 1] = (~nz).astype(np.float32)
     stats = {
-        "zips_total": int(len(flat)),
+        "zips_total": len(flat),
         "zips_found": int(hit.sum()),
         "distinct_zips_missing": len({z for z, h in zip(flat, hit, strict=True) if not h}),
         "samples_without_geo": int((~nz).sum()),

@@ -15,7 +15,9 @@ both encoders) but ignored and recorded as ``None``.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -50,6 +52,12 @@ def onnx_available() -> bool:
     return True
 
 
+class _Impl(Protocol):
+    """A backend: one batch of texts -> (n, 384) float32, L2-normalised."""
+
+    def encode(self, texts: list[str]) -> np.ndarray: ...
+
+
 class LocalEncoder(TextEncoder):
     """all-MiniLM-L6-v2, fully offline.
 
@@ -76,6 +84,10 @@ class LocalEncoder(TextEncoder):
         threads: int | None = None,
         onnx_dir: str | Path | None = None,
     ) -> None:
+        if task_type is not None:
+            from campaignlab.features.vertex import check_task_type
+
+            task_type = check_task_type(task_type)  # a typo should fail here too, not only on vertex
         self.requested_task_type = task_type
         self.task_type = None
         self.dim = check_dim(dim, (DIM,), DIM, f"local encoder {MODEL_NAME}")
@@ -85,24 +97,36 @@ class LocalEncoder(TextEncoder):
             raise ConfigError("backend: got 'onnx' -> needs the packages onnx and onnxruntime")
         if batch_size < 1:
             raise ConfigError(f"batch_size: got {batch_size} -> expected >= 1")
-        self.backend = ("onnx" if onnx_available() else "torch") if backend == "auto" else backend
+        self.auto = backend == "auto"
+        self.backend = ("onnx" if onnx_available() else "torch") if self.auto else backend
         self.batch_size = batch_size
         self.threads = threads
         self.onnx_dir = Path(onnx_dir) if onnx_dir else None
-        self._impl: _TorchImpl | _OnnxImpl | None = None
+        self._impl: _Impl | None = None
 
     def describe(self) -> dict[str, object]:
-        return {**super().describe(), "backend": self.backend, "requested_task_type": self.requested_task_type}
+        return {
+            **super().describe(),
+            "backend": self.backend,
+            "requested_task_type": self.requested_task_type,
+        }
 
-    def _load(self) -> _TorchImpl | _OnnxImpl:
+    def _load(self) -> _Impl:
         if self._impl is None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             if self.backend == "onnx":
                 from campaignlab.features.onnx_backend import OnnxMiniLM
 
-                self._impl = OnnxMiniLM(model_dir(), self.onnx_dir, threads=self.threads)
-            else:
+                try:
+                    self._impl = OnnxMiniLM(model_dir(), self.onnx_dir, threads=self.threads)
+                except Exception as err:
+                    if not self.auto:
+                        raise
+                    # auto: the reference backend gives the same vectors, only slower.
+                    warnings.warn(f"ONNX backend unavailable ({err}); using torch", stacklevel=2)
+                    self.backend = "torch"
+            if self._impl is None:
                 self._impl = _TorchImpl(model_dir(), self.threads)
         return self._impl
 
@@ -138,12 +162,6 @@ class _TorchImpl:
             show_progress_bar=False,
         )
         return np.asarray(vecs, dtype=np.float32)
-
-
-# Imported for type annotations only; the real class lives in onnx_backend (imports onnxruntime).
-class _OnnxImpl:  # pragma: no cover - typing stand-in
-    def encode(self, texts: list[str]) -> np.ndarray:
-        raise NotImplementedError
 
 
 def reference_model() -> object:

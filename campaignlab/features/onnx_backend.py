@@ -40,10 +40,21 @@ def default_onnx_dir() -> Path:
 def export_onnx(model_folder: Path, out_dir: Path | None = None) -> Path:
     """Export (once) the bundled transformer to ONNX and return the optimised model's path."""
     out_dir = Path(out_dir) if out_dir else default_onnx_dir()
-    target = out_dir / f"all-MiniLM-L6-v2-{_weights_hash(model_folder)}.onnx"
+    name = f"all-MiniLM-L6-v2-{_weights_hash(model_folder)}.onnx"
+    target = out_dir / name
     if target.is_file():
         return target
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        if not os.access(out_dir, os.W_OK):
+            raise PermissionError(out_dir)
+    except OSError:
+        # A read-only home (some containers): export next to other temporary files instead.
+        out_dir = Path(tempfile.gettempdir()) / "campaignlab-onnx"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        target = out_dir / name
+        if target.is_file():
+            return target
     import torch
     from transformers import AutoModel
 
@@ -56,7 +67,7 @@ def export_onnx(model_folder: Path, out_dir: Path | None = None) -> Path:
             super().__init__()
             self.bert = bert
 
-        def forward(self, input_ids, attention_mask, token_type_ids):  # type: ignore[no-untyped-def]
+        def forward(self, input_ids, attention_mask, token_type_ids):
             out = self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
             return out.last_hidden_state
 
@@ -91,7 +102,7 @@ def export_onnx(model_folder: Path, out_dir: Path | None = None) -> Path:
 
             opt = optimize_model(str(raw), model_type="bert", num_heads=12, hidden_size=384, opt_level=1)
             opt.save_model_to_file(str(final))
-        except Exception:  # noqa: BLE001 - fusions are an optimisation; the plain export is correct
+        except Exception:
             os.replace(raw, final)
         os.replace(final, target)
     return target
@@ -116,6 +127,9 @@ class OnnxMiniLM:
         if threads:
             opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
+        # No busy-waiting between ops: on a shared 2-core machine spinning threads steal the CPU
+        # that the other thread (or another process) needs, which costs more than it saves.
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         self.input_names = {i.name for i in self.session.get_inputs()}
         tok = Tokenizer.from_file(str(model_folder / "tokenizer.json"))

@@ -72,7 +72,9 @@ def read_features(folder: str | Path) -> tuple[pa.Table, dict[str, Any]]:
     for m in MODALITIES:
         t = table.schema.field(m).type
         if not (pa.types.is_fixed_size_list(t) and t.value_type == pa.float32()):
-            raise DataError(f"{str(folder / FEATURES_FILE)!r}: column {m!r} is {t}, expected fixed_size_list<float32>")
+            raise DataError(
+                f"{str(folder / FEATURES_FILE)!r}: column {m!r} is {t}, expected fixed_size_list<float32>"
+            )
     manifest = read_json(folder / MANIFEST_FILE)
     return table, manifest
 
@@ -80,12 +82,12 @@ def read_features(folder: str | Path) -> tuple[pa.Table, dict[str, Any]]:
 def modality_arrays(
     table: pa.Table, modalities: tuple[str, ...] | list[str] = MODALITIES
 ) -> dict[str, np.ndarray]:
-    """Turn the vector columns of a features table into ``{modality: (N, D) float32}`` (zero-copy when possible)."""
+    """Turn the vector columns of a features table into ``{modality: (N, D) float32}``."""
     out: dict[str, np.ndarray] = {}
     for m in modalities:
         col = table.column(m).combine_chunks()
         dim = col.type.list_size
-        flat = col.values.to_numpy(zero_copy_only=False)
+        flat = col.flatten().to_numpy(zero_copy_only=False)  # flatten() honours slices, .values does not
         out[m] = np.asarray(flat, dtype=np.float32).reshape(len(col), dim)
     return out
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 import random
 import threading
-import time
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import Any
 from urllib.parse import urlparse
@@ -159,6 +158,8 @@ class VertexEncoder(TextEncoder):
         self._rng = random.Random(seed)
         self._rng_lock = threading.Lock()
         self._client: Any = None
+        self._count_lock = threading.Lock()
+        self._abort = threading.Event()
         self.requests_sent = 0
         self.retries = 0
 
@@ -187,7 +188,7 @@ class VertexEncoder(TextEncoder):
             # needs none (AnonymousCredentials fail: the SDK tries to refresh them).
             from google.oauth2.credentials import Credentials
 
-            kwargs["credentials"] = Credentials(token="campaignlab-local-fake-token")  # type: ignore[no-untyped-call]
+            kwargs["credentials"] = Credentials(token="campaignlab-local-fake-token")
         return genai.Client(
             vertexai=True, project=self.project, location=self.location, http_options=http, **kwargs
         )
@@ -207,7 +208,10 @@ class VertexEncoder(TextEncoder):
         )
         last = ""
         for attempt in range(self.max_retries + 1):
-            self.requests_sent += 1
+            if self._abort.is_set():
+                raise VertexError("cancelled: another request of this batch failed")
+            with self._count_lock:
+                self.requests_sent += 1
             try:
                 resp = self._client.models.embed_content(model=self.model, contents=texts, config=config)
             except errors.APIError as err:
@@ -223,8 +227,11 @@ class VertexEncoder(TextEncoder):
             else:
                 return self._parse(resp, len(texts))
             if attempt < self.max_retries:
-                self.retries += 1
-                time.sleep(self._backoff(attempt))
+                with self._count_lock:
+                    self.retries += 1
+                # Event.wait instead of sleep: a failure elsewhere ends the backoff at once.
+                if self._abort.wait(self._backoff(attempt)):
+                    raise VertexError("cancelled: another request of this batch failed")
         raise VertexError(
             f"Vertex AI request failed after {self.max_retries + 1} attempts; last error: {last}"
         )
@@ -247,6 +254,7 @@ class VertexEncoder(TextEncoder):
             self._client = self._make_client()
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         plan = plan_requests(texts)
+        self._abort.clear()
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="vertex") as pool:
             futures: dict[Future[np.ndarray], tuple[int, int]] = {
                 pool.submit(self._embed_request, texts[a:b]): (a, b) for a, b in plan
@@ -257,6 +265,9 @@ class VertexEncoder(TextEncoder):
                 for f in done:
                     err = f.exception()
                     if err is not None:
+                        # Stop the rest: queued requests are dropped, running ones end after their
+                        # current attempt instead of retrying (the pool then shuts down quickly).
+                        self._abort.set()
                         for p in pending:
                             p.cancel()
                         raise err

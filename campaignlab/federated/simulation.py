@@ -211,6 +211,22 @@ def tune(cfg: FederatedConfig, clients: list[ArrayData], progress: Progress | No
     }
 
 
+def check_text_task(partition_manifest: dict[str, Any], task: str) -> None:
+    """``general.text_embedding_task`` must match the task the texts were embedded with, when recorded.
+
+    The local encoder records no task type (``None``): any value is accepted then.
+    """
+    from campaignlab.errors import ConfigError
+
+    fm = partition_manifest.get("features_manifest") or {}
+    used = (fm.get("encoder_settings") or {}).get("task_type") or (fm.get("config") or {}).get("task_type")
+    if used and str(used).lower() != task:
+        raise ConfigError(
+            f"general.text_embedding_task: config {task!r} but the features were embedded with task type "
+            f"{str(used).lower()!r}"
+        )
+
+
 CLASS_KEYS = ("f1_negative", "f1_average", "f1_positive")
 
 
@@ -253,6 +269,8 @@ def curve_png(rounds: list[dict[str, Any]], central: dict[str, Any], title: str,
     b.set_ylabel("loss (CE + 2 BCE)")
     b.legend(fontsize=8)
     b.set_title("loss per round")
+    for ax in (a, b):
+        ax.set_xticks(x)  # rounds are integers
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(out, format="png")
@@ -320,6 +338,7 @@ def federate(
         data_version=g.data_version,
     ).resolve()
     clients, test_data, manifest = load_partition_data(partition_dir, cfg)
+    check_text_task(manifest, g.text_embedding_task)
     notes = [w for w in [shm_warning() if mode == "simulation" else None] if w]
     with atomic_dir(out) as tmp:
         tmp = tmp.resolve()

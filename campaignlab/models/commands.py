@@ -137,7 +137,7 @@ def _manifest_summary(folder: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     m = read_json(path)
-    keep = ("encoder", "task_type", "dims", "dataset", "preset", "source", "versions")
+    keep = ("encoder", "model", "task_type", "dimensions", "versions")
     return {k: m[k] for k in keep if isinstance(m, dict) and k in m}
 
 

@@ -28,7 +28,8 @@ def get(name: str) -> type[Estimator]:
     if name not in REGISTRY:
         raise ConfigError(f"model: got {name!r} -> expected one of {names()}")
     module, cls = REGISTRY[name].split(":")
-    return getattr(importlib.import_module(module), cls)  # type: ignore[no-any-return]
+    found: type[Estimator] = getattr(importlib.import_module(module), cls)
+    return found
 
 
 def load_model(folder: str | Path) -> Estimator:

@@ -82,7 +82,7 @@ def class_weights(y: np.ndarray) -> np.ndarray:
 
 
 def predict_proba_module(
-    module: nn.Module, xs: dict[str, torch.Tensor], batch_size: int = 4096
+    module: MultimodalModule, xs: dict[str, torch.Tensor], batch_size: int = 4096
 ) -> np.ndarray:
     """(N, 3) softmax probabilities in eval mode (no dropout, no modality dropout)."""
     module.eval()
@@ -97,7 +97,7 @@ def predict_proba_module(
 
 
 def evaluate_module(
-    module: nn.Module, xs: dict[str, torch.Tensor], y: torch.Tensor, batch_size: int = 4096
+    module: MultimodalModule, xs: dict[str, torch.Tensor], y: torch.Tensor, batch_size: int = 4096
 ) -> dict[str, float]:
     """Validation loss (cross-entropy only) and macro F1."""
     proba = predict_proba_module(module, xs, batch_size)
@@ -107,7 +107,7 @@ def evaluate_module(
 
 
 def train_module(
-    module: nn.Module,
+    module: MultimodalModule,
     train: tuple[dict[str, torch.Tensor], torch.Tensor],
     val: tuple[dict[str, torch.Tensor], torch.Tensor],
     cfg: LoopConfig,
@@ -198,7 +198,7 @@ class TorchEstimator(Estimator):
     def _set_threads(self) -> None:
         torch.set_num_threads(self.n_jobs or default_threads())
 
-    def _build(self, config: Any) -> nn.Module:
+    def _build(self, config: Any) -> MultimodalModule:
         torch.manual_seed(self.random_state)
         return self.module_cls(config)
 
@@ -220,8 +220,8 @@ class TorchEstimator(Estimator):
             tr, va = stratified_split(y, p["validation_fraction"], p["random_state"])
             X_tr, y_tr, X_va, y_va = take_inputs(X, tr), y[tr], take_inputs(X, va), y[va]
         else:
-            X_tr, y_tr = X, y
-            X_va, y_va = eval_set
+            X_tr, y_tr = dict(X), y
+            X_va, y_va = dict(eval_set[0]), eval_set[1]
             y_va = np.asarray(y_va).astype(np.int64)
             check_inputs(X_va, dims)
         self._set_threads()

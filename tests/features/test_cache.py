@@ -109,9 +109,13 @@ def head_dataset(src, dst, n: int):
 def test_two_embed_commands_sharing_a_cache_at_once(tiny_dataset, tmp_path):
     ds = head_dataset(tiny_dataset, tmp_path / "ds", 150)
     with FakeVertexEmbedServer() as server:
-        cmd = [sys.executable, "-m", "campaignlab", "embed", str(ds), "--encoder", "vertex",
-               "--dim", "16", "--cache-dir", str(tmp_path / "cache"), "--vertex-endpoint", server.url, "--quiet"]  # fmt: skip
-        procs = [subprocess.Popen([*cmd, "--out", str(tmp_path / f"f{i}")], cwd=REPO, stderr=subprocess.PIPE) for i in (0, 1)]
+        cache = str(tmp_path / "cache")
+        cmd = [sys.executable, "-m", "campaignlab", "embed", str(ds), "--encoder", "vertex", "--dim", "16",
+               "--cache-dir", cache, "--vertex-endpoint", server.url, "--quiet"]  # fmt: skip
+        procs = [
+            subprocess.Popen([*cmd, "--out", str(tmp_path / f"f{i}")], cwd=REPO, stderr=subprocess.PIPE)
+            for i in (0, 1)
+        ]
         for p in procs:
             _, err = p.communicate(timeout=120)
             assert p.returncode == 0, err.decode()

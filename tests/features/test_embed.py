@@ -43,9 +43,15 @@ def test_cli_vertex_against_fake_server(tiny_dataset, server, tmp_path):
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "embedded 600 samples with vertex text-embedding-005" in proc.stdout
-    table, manifest = read_features(out)
+    _, manifest = read_features(out)
     assert manifest["encoder"] == "vertex" and manifest["task_type"] == "SEMANTIC_SIMILARITY"
-    assert manifest["dimensions"] == {"audience": 512, "brand": 512, "creative": 512, "geo": 332, "platform": 512}
+    assert manifest["dimensions"] == {
+        "audience": 512,
+        "brand": 512,
+        "creative": 512,
+        "geo": 332,
+        "platform": 512,
+    }
     assert manifest["texts_embedded"] == manifest["unique_texts"] == len(set(server.texts_received()))
     samples = pq.read_table(tiny_dataset / "samples.parquet")
     arrays, _, _ = read_feature_arrays(out)
@@ -102,8 +108,16 @@ BAD_INPUTS = [
     # (via the CLI process?, flags, message)
     (True, ["--encoder", "word2vec"], "encoder: got 'word2vec'"),
     (False, ["--dim", "768"], "dim: got 768 -> local encoder all-MiniLM-L6-v2 gives only 384"),
-    (False, ["--encoder", "vertex", "--dim", "4096", "--vertex-endpoint", "http://127.0.0.1:9"], "gives 1 to 768"),
-    (False, ["--encoder", "vertex", "--task", "SUMMARIZE", "--vertex-endpoint", "http://127.0.0.1:9"], "task_type"),
+    (
+        False,
+        ["--encoder", "vertex", "--dim", "4096", "--vertex-endpoint", "http://127.0.0.1:9"],
+        "gives 1 to 768",
+    ),
+    (
+        False,
+        ["--encoder", "vertex", "--task", "SUMMARIZE", "--vertex-endpoint", "http://127.0.0.1:9"],
+        "task_type",
+    ),
     (True, ["--pdfm", "BADPDFM"], "same length"),
     (False, ["--pdfm", "NOFILE"], "does not exist"),
     (True, ["DROP:brand"], "missing column(s): brand"),
@@ -135,7 +149,9 @@ def test_bad_input_fails_clearly_and_writes_nothing(tiny_dataset, tmp_path, via_
         dataset = tmp_path / "broken"
         _drop_column(tiny_dataset, dataset, args[0][5:])
         args = []
-    args = [str(bad_pdfm) if a == "BADPDFM" else str(tmp_path / "none.csv") if a == "NOFILE" else a for a in args]
+    args = [
+        str(bad_pdfm) if a == "BADPDFM" else str(tmp_path / "none.csv") if a == "NOFILE" else a for a in args
+    ]
     out, cache = tmp_path / "out", tmp_path / "cache"
     if via_cli:
         proc = run_cli("embed", dataset, "--out", out, "--cache-dir", cache, "--quiet", *args)
@@ -166,8 +182,12 @@ def test_every_preset_gives_finite_vectors_and_the_same_platform_codes(
     from campaignlab.synth.config import resolve_generator_config
 
     ds_dir = tmp_path / preset
-    dataset.write(dataset.generate(resolve_generator_config({"preset": preset, "scale": scale, "seed": 3})), ds_dir)
-    m = embed_dataset(ds_dir, tmp_path / "feat", "vertex", dim=64, cache_dir=tmp_path / "c", vertex={"endpoint": server.url})
+    dataset.write(
+        dataset.generate(resolve_generator_config({"preset": preset, "scale": scale, "seed": 3})), ds_dir
+    )
+    m = embed_dataset(
+        ds_dir, tmp_path / "feat", "vertex", dim=64, cache_dir=tmp_path / "c", vertex={"endpoint": server.url}
+    )
     table, _ = read_features(tmp_path / "feat")
     assert table.num_rows == pq.read_metadata(ds_dir / "samples.parquet").num_rows
     assert table.schema.field("geo").type == pa.list_(pa.float32(), 332)

@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from campaignlab.features import MODALITIES, read_feature_arrays, read_features
+from campaignlab.features import MODALITIES, modality_arrays, read_feature_arrays, read_features
 
 
 def test_tiny_features_contract(tiny_dataset, tiny_features):
@@ -22,6 +22,9 @@ def test_tiny_features_contract(tiny_dataset, tiny_features):
     assert table.column("label").to_pylist() == samples.column("label").to_pylist()
 
     arrays, cols, _ = read_feature_arrays(tiny_features)
+    part = modality_arrays(table.slice(5, 3), ["brand", "geo"])
+    np.testing.assert_array_equal(part["brand"], arrays["brand"][5:8])
+    np.testing.assert_array_equal(part["geo"], arrays["geo"][5:8])
     for m in MODALITIES:
         assert arrays[m].dtype == np.float32 and np.isfinite(arrays[m]).all()
         assert arrays[m].shape[0] == samples.num_rows

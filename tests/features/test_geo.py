@@ -34,9 +34,14 @@ def test_place_csv_keeps_leading_zeros_and_skips_other_place_types(tmp_path):
 
 
 def test_export_formats_place_name_and_features_array(tmp_path):
-    rows = [{"place_name": "zip/01001", "features": [1.0, 2.0, 3.0]}, {"place_name": "2134", "features": [4, 5, 6]}]
+    rows = [
+        {"place_name": "zip/01001", "features": [1.0, 2.0, 3.0]},
+        {"place_name": "2134", "features": [4, 5, 6]},
+    ]
     csv = tmp_path / "export.csv"
-    pd.DataFrame({"place_name": [r["place_name"] for r in rows], "features": [json.dumps(r["features"]) for r in rows]}).to_csv(csv, index=False)
+    pd.DataFrame(
+        {"place_name": [r["place_name"] for r in rows], "features": [json.dumps(r["features"]) for r in rows]}
+    ).to_csv(csv, index=False)
     jsonl = tmp_path / "export.jsonl"
     jsonl.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     js = tmp_path / "export.json.gz"
@@ -85,7 +90,9 @@ def test_normalize_zip():
 
 def test_pool_centroid_coverage_and_missing_policy():
     table = geo.PdfmTable(["00001", "00002", "00003"], np.array([[1, 0], [0, 1], [4, 4]], np.float32), "hand")
-    out, stats = geo.pool([["00001", "00002"], ["00001", "99999"], ["99999"], ["00003", "00001", "00002"]], table)
+    out, stats = geo.pool(
+        [["00001", "00002"], ["00001", "99999"], ["99999"], ["00003", "00001", "00002"]], table
+    )
     assert out.shape == (4, 4) and out.dtype == np.float32
     np.testing.assert_allclose(out[0], [0.5, 0.5, 1.0, 0.0])  # mean of two, all found
     np.testing.assert_allclose(out[1], [1.0, 0.0, 0.5, 0.0])  # missing ZIP skipped, coverage 1/2

@@ -33,9 +33,14 @@ def test_request_format_task_type_and_dimensionality(server):
     assert out.shape == (2, 512) and out.dtype == np.float32
     np.testing.assert_allclose(out[1], fake_vector("TikTok", "SEMANTIC_SIMILARITY", 512), rtol=1e-6)
     (req,) = server.requests
-    assert req["path"].endswith("/projects/campaignlab-local/locations/us-central1/publishers/google/models/text-embedding-005:predict")
+    assert req["path"].endswith(
+        "/projects/campaignlab-local/locations/us-central1/publishers/google/models/text-embedding-005:predict"
+    )
     assert req["body"]["parameters"] == {"outputDimensionality": 512, "autoTruncate": True}
-    assert req["body"]["instances"][0] == {"content": "Women, 18-24, interested in running", "task_type": "SEMANTIC_SIMILARITY"}
+    assert req["body"]["instances"][0] == {
+        "content": "Women, 18-24, interested in running",
+        "task_type": "SEMANTIC_SIMILARITY",
+    }
 
 
 def test_429_then_success_is_retried_with_backoff(server):
@@ -100,7 +105,10 @@ def test_requests_stay_within_text_and_token_limits(server):
     assert len(server.requests) >= 5
     for r in server.requests:
         assert r["action"] == "ok"  # the fake rejects >20,000 tokens with a 400
-        assert sum(vertex.estimate_tokens(i["content"]) for i in r["body"]["instances"]) <= vertex.MAX_TOKENS_PER_REQUEST
+        assert (
+            sum(vertex.estimate_tokens(i["content"]) for i in r["body"]["instances"])
+            <= vertex.MAX_TOKENS_PER_REQUEST
+        )
 
 
 def test_concurrency_is_bounded(server):
@@ -155,3 +163,14 @@ def test_endpoint_from_environment(server, monkeypatch):
     assert enc.endpoint == server.url
     enc.encode(["hello"])
     assert len(server.requests) == 1
+
+
+def test_a_fatal_error_stops_the_other_requests_backoff(server):
+    # Request 1 gets a 429 and would back off ~25 s (seeded jitter); request 2's 400 must end it at once.
+    enc = make(server, dim=4, concurrency=2, backoff_initial=30.0, backoff_max=30.0)
+    server.script = [429, 400]
+    t0 = time.monotonic()
+    with pytest.raises(VertexError, match=r"HTTP 400|cancelled"):
+        enc.encode([f"t{i}" for i in range(500)])
+    assert time.monotonic() - t0 < 5
+    assert len(server.requests) == 2

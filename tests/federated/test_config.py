@@ -87,3 +87,13 @@ def test_run_config_round_trip():
     assert flat["backend.client_resources.num_cpus"] == 1.0
     assert from_run_config({**flat, "paths.out-dir": "/x"}) == cfg
     assert from_run_config(to_run_config(FederatedConfig())) == FederatedConfig()
+
+
+def test_text_embedding_task_must_match_the_features():
+    from campaignlab.federated.simulation import check_text_task
+
+    vertex = {"features_manifest": {"encoder_settings": {"task_type": "CLUSTERING"}}}
+    with pytest.raises(ConfigError, match=r"text_embedding_task: config 'classification'.*'clustering'"):
+        check_text_task(vertex, "classification")
+    check_text_task(vertex, "clustering")
+    check_text_task({"features_manifest": {"encoder_settings": {"task_type": None}}}, "classification")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from campaignlab.federated.partition import PartitionConfig, partition
 from tests.conftest import run_cli
 
 
@@ -21,7 +22,7 @@ def _alive(pid: int) -> bool:
 
 def test_local_federation_three_supernodes(tiny_features: Path, tmp_path: Path):
     parts = tmp_path / "parts"
-    assert run_cli("partition", tiny_features, "--clients", "3", "--out", parts).returncode == 0
+    partition(tiny_features, PartitionConfig(num_clients=3, split="homogeneous"), parts)
     cfg = tmp_path / "fl.yaml"
     cfg.write_text(
         yaml.safe_dump(

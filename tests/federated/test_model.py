@@ -84,9 +84,9 @@ def test_modality_dropout_only_in_training():
 
 
 def test_train_learns_and_is_deterministic():
-    data, held = toy_data(600, 0), toy_data(300, 1)
+    data, held = toy_data(600, 0), toy_data(200, 1)
     cfg = JointModelConfig(dims=DIMS, hidden_embed_dim=32, embed_dim=16, hidden_dim=16, dropout_prob=0.1)
-    params = TrainParams(epochs=15, batch_size=32, lr=3e-3, weight_decay=1e-4, seed=5)
+    params = TrainParams(epochs=12, batch_size=32, lr=5e-3, weight_decay=1e-4, seed=5)
 
     def run() -> tuple[dict, dict]:
         torch.manual_seed(0)

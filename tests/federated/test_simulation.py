@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 
+from campaignlab.federated.partition import PartitionConfig, partition
 from tests.conftest import run_cli
 
 
@@ -31,12 +32,7 @@ def small_config(path: Path, **general: object) -> Path:
 
 def test_federate_simulation_end_to_end(tiny_features: Path, tmp_path: Path):
     parts = tmp_path / "parts"
-    assert (
-        run_cli(
-            "partition", tiny_features, "--clients", "2", "--split", "homogeneous", "--out", parts
-        ).returncode
-        == 0
-    )
+    partition(tiny_features, PartitionConfig(num_clients=2, split="homogeneous"), parts)
     cfg = small_config(tmp_path / "fl.yaml")
 
     # A config that does not match the partition folder fails before any training, exit 2.

@@ -57,6 +57,6 @@ def write_projected_features(
     }
     out.mkdir(parents=True, exist_ok=True)
     pq.write_table(pa.table(cols), out / "features.parquet")
-    manifest = {"encoder": "test-random-projection", "dims": dims, "platform_codes": codes_by_name}
+    manifest = {"encoder": "test-random-projection", "dimensions": dims, "platform_codes": codes_by_name}
     (out / "manifest.json").write_text(json.dumps(manifest) + "\n")
     return out

@@ -142,7 +142,13 @@ def test_model_json_records_the_torch_contract(fitted: dict, tmp_path: Path) -> 
     fitted["robust_modality"].save(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json", "model.pt"]
     meta = json.loads((tmp_path / "model.json").read_text())
-    assert meta["config"]["input_dims"] == {"audience": 48, "brand": 48, "creative": 48, "geo": 40, "platform": 16}
+    assert meta["config"]["input_dims"] == {
+        "audience": 48,
+        "brand": 48,
+        "creative": 48,
+        "geo": 40,
+        "platform": 16,
+    }
     assert meta["history"]["best_epoch"] >= 1 and "torch" in meta["versions"]
     state = torch.load(tmp_path / "model.pt", weights_only=True)  # a plain state_dict, no pickled objects
     assert all(isinstance(v, torch.Tensor) for v in state.values())

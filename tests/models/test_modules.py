@@ -44,7 +44,9 @@ def test_forward_backward_shapes_and_finite(name: str) -> None:
     loss.backward()
     assert torch.isfinite(loss)
     grads = {n: p.grad for n, p in net.named_parameters()}
-    assert all(g is not None and torch.isfinite(g).all() for g in grads.values()), "a parameter got no gradient"
+    assert all(g is not None and torch.isfinite(g).all() for g in grads.values()), (
+        "a parameter got no gradient"
+    )
     for m in MODALITIES:  # every modality's projection learns
         assert any(g.abs().sum() > 0 for n, g in grads.items() if n.startswith(f"proj.{m}."))
     net.eval()
@@ -75,7 +77,11 @@ def test_similarity_loss_is_mean_pairwise_cosine_loss() -> None:
     assert net.similarity_loss(mixed).item() == pytest.approx(4 / 3)
     ref = torch.nn.CosineEmbeddingLoss()
     one = torch.ones(1)
-    expected = (ref(mixed[:, 0], mixed[:, 1], one) + ref(mixed[:, 0], mixed[:, 2], one) + ref(mixed[:, 1], mixed[:, 2], one)) / 3
+    expected = (
+        ref(mixed[:, 0], mixed[:, 1], one)
+        + ref(mixed[:, 0], mixed[:, 2], one)
+        + ref(mixed[:, 1], mixed[:, 2], one)
+    ) / 3
     assert net.similarity_loss(mixed).item() == pytest.approx(expected.item())
     assert net.aux_loss(mixed).item() == pytest.approx(0.5 * 4 / 3)
 
@@ -85,7 +91,13 @@ def test_robust_projection_follows_the_report() -> None:
     kinds = [type(m).__name__ for m in literal.proj["a"]]
     assert kinds == ["Linear", "Dropout", "Linear", "LayerNorm"]
     default = RobustModalityNet(RobustModalityConfig(input_dims={"a": 4}))
-    assert [type(m).__name__ for m in default.proj["a"]] == ["Linear", "ReLU", "Dropout", "Linear", "LayerNorm"]
+    assert [type(m).__name__ for m in default.proj["a"]] == [
+        "Linear",
+        "ReLU",
+        "Dropout",
+        "Linear",
+        "LayerNorm",
+    ]
     head = [type(m).__name__ for m in default.head]
     assert head == ["Linear", "ReLU", "Dropout", "Linear", "ReLU", "Dropout", "Linear"]
 
