@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PRESET ?= v25
 SCALE ?= 0.02
 
-.PHONY: help setup run test lint bench-generate bench-embed images compile bench-local-runner bench-fl
+.PHONY: help setup run test lint bench-generate bench-embed images compile bench-local-runner bench-fl bench-results
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -33,6 +33,9 @@ bench-local-runner: setup ## Local runner: per-task overhead, fan-out vs kfp loc
 
 bench-fl: setup ## Federated report's 3 experiments, FL vs centralized (FL_SCALE=1.0 = full size)
 	$(BIN)/python benchmarks/fl_experiments.py --scale $(or $(FL_SCALE),1.0)
+
+bench-results: setup ## Multimodal report's results table: 3 models x v25/v26/v28 (RESULTS_SCALE=1.0 = full size)
+	$(BIN)/python benchmarks/results_table.py --scale $(or $(RESULTS_SCALE),1.0)
 
 images: ## Build the container images (core gbm torch fl embed serve); starts Docker if needed
 	@bash scripts/docker-setup.sh

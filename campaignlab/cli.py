@@ -312,7 +312,7 @@ def leaderboard_ranking(
 @handle_errors
 def compare(
     metrics: list[str] = typer.Option(
-        ..., "--metrics", help="NAME=DIR: a candidate's evaluation folder (repeat)"
+        ..., "--metrics", help="NAME=DIR[#SECTION]: a candidate's evaluation folder (repeat)"
     ),
     out: Path = typer.Option(..., "--out", help="folder for best.json, summary.md/.html, comparison.png"),
     model: list[str] = typer.Option([], "--model", help="NAME=DIR: a candidate's model folder (repeat)"),

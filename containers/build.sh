@@ -37,7 +37,7 @@ if ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1 && ! docker pull -q "$BA
   bash containers/base-image.sh "$BASE_IMAGE"
 fi
 
-VERSION=$(python3 -c "import tomllib;print(tomllib.load(open('pyproject.toml','rb'))['project']['version'])")
+VERSION=$(sed -n 's/^version = "\(.*\)"$/\1/p' pyproject.toml | head -n1)
 
 # A small, explicit build context: never the whole repository (.venv, runs, data).
 CTX=build/image-context
@@ -46,7 +46,13 @@ rm -rf "$CTX"
 PACKAGES=(campaignlab components pipelines local_runner)
 mkdir -p "$CTX/extra" "$CTX/wheels"
 for pkg in "${PACKAGES[@]}"; do mkdir -p "$CTX/$pkg"; done
-cp containers/Dockerfile containers/deps.py pyproject.toml README.md "$CTX/"
+cp containers/Dockerfile pyproject.toml README.md "$CTX/"
+# One requirement list per dependency set (needs Python >= 3.11 for tomllib; else the project venv's).
+PY=python3
+python3 -c "import tomllib" 2>/dev/null || PY=.venv/bin/python
+mkdir -p "$CTX/req"
+for set in core gbm torch fl embed serve; do "$PY" containers/deps.py "$set" < pyproject.toml > "$CTX/req/$set.txt"; done
+"$PY" containers/deps.py --torch < pyproject.toml > "$CTX/req/torch-spec.txt"
 tar -C . --exclude='__pycache__' --exclude='*.pyc' -cf - "${PACKAGES[@]}" | tar -C "$CTX" -xf -
 echo "optional: extra-ca.crt is appended to the image's CA bundle" > "$CTX/extra/README"
 echo "optional: torch-*.whl (CPU build) installed instead of downloading" > "$CTX/wheels/README"

@@ -196,3 +196,31 @@ def test_every_preset_gives_finite_vectors_and_the_same_platform_codes(
     # Platform codes index the sorted platform vocabulary: identical across datasets and presets.
     _, tiny_manifest = read_features(tiny_features)
     assert m["platform_codes"] == tiny_manifest["platform_codes"]
+
+
+def test_cli_vertex_400_fails_at_once_with_a_clear_message(tiny_dataset, server, tmp_path):
+    server.requests.clear()
+    server.script = [400]
+    out = tmp_path / "feat"
+    proc = run_cli(
+        "embed", tiny_dataset, "--encoder", "vertex", "--out", out, "--cache-dir", tmp_path / "c",
+        "--vertex-endpoint", server.url, "--vertex-concurrency", "1", "--quiet",
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "Vertex AI rejected the request (HTTP 400 INVALID_ARGUMENT)" in proc.stderr
+    assert "not retried" in proc.stderr and "Traceback" not in proc.stderr
+    assert len(server.requests) == 1 and not out.exists()
+
+
+def test_core_modules_import_no_heavy_library():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, campaignlab.cli, campaignlab.features.embed, campaignlab.features.vertex, "
+        "campaignlab.features.local\n"
+        "heavy = [m for m in ('torch', 'sentence_transformers', 'onnxruntime', 'google.genai') if m in sys.modules]\n"
+        "assert not heavy, heavy"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr

@@ -159,3 +159,15 @@ def test_features_of_other_widths_are_rejected(
         ["predict", "--model", str(tmp_path / "m"), "--features", str(projected_dir), "--out", str(tmp_path)],
     )
     assert res.exit_code == 2 and "is a folder" in res.output
+
+
+def test_importing_the_cli_and_model_steps_loads_no_heavy_library() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, campaignlab.cli, campaignlab.models.commands, campaignlab.models.registry;"
+        "print(sorted(m for m in ('torch', 'lightgbm', 'optuna', 'sklearn') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -160,3 +160,16 @@ def test_load_rejects_a_folder_of_another_type(fitted: dict, tmp_path: Path) -> 
         registry.get("robust_modality").load(tmp_path)
     with pytest.raises(DataError, match="does not exist"):
         registry.load_model(tmp_path / "nowhere")
+
+
+def test_networks_accept_an_eval_set_and_class_weights(projected: Features) -> None:
+    train, test = projected.select("train"), projected.select("test")
+    params = {**FAST_PARAMS["shared_latent"], **QUICK["shared_latent"], "class_weight": "balanced"}
+    est = registry.get("shared_latent")(**params)
+    est.fit(train.inputs, train.label, eval_set=(test.inputs, test.label))
+    best = max(e["val_macro_f1"] for e in est.history_.epochs)
+    assert est.history_.best_val_macro_f1 == best
+    assert best == pytest.approx(macro_f1(test.label, est.predict(test.inputs)))  # best epoch restored
+    narrow = dict(test.inputs, creative=test.inputs["creative"][:, :5])
+    with pytest.raises(DataError, match="'creative': got width 5"):
+        est.fit(train.inputs, train.label, eval_set=(narrow, test.label))

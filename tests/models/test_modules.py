@@ -87,18 +87,12 @@ def test_similarity_loss_is_mean_pairwise_cosine_loss() -> None:
 
 
 def test_robust_projection_follows_the_report() -> None:
-    literal = RobustModalityNet(RobustModalityConfig(input_dims={"a": 4}, proj_activation="none"))
-    kinds = [type(m).__name__ for m in literal.proj["a"]]
-    assert kinds == ["Linear", "Dropout", "Linear", "LayerNorm"]
-    default = RobustModalityNet(RobustModalityConfig(input_dims={"a": 4}))
-    assert [type(m).__name__ for m in default.proj["a"]] == [
-        "Linear",
-        "ReLU",
-        "Dropout",
-        "Linear",
-        "LayerNorm",
-    ]
-    head = [type(m).__name__ for m in default.head]
+    literal = RobustModalityNet(RobustModalityConfig(input_dims={"a": 4}))
+    assert [type(m).__name__ for m in literal.proj["a"]] == ["Linear", "Dropout", "Linear", "LayerNorm"]
+    relu = RobustModalityNet(RobustModalityConfig(input_dims={"a": 4}, proj_activation="relu"))
+    kinds = [type(m).__name__ for m in relu.proj["a"]]
+    assert kinds == ["Linear", "ReLU", "Dropout", "Linear", "LayerNorm"]
+    head = [type(m).__name__ for m in literal.head]
     assert head == ["Linear", "ReLU", "Dropout", "Linear", "ReLU", "Dropout", "Linear"]
 
 

@@ -181,3 +181,20 @@ def test_api_endpoint_flag_overrides_environment(fake: VertexFake, templates: di
     )
     assert res.exit_code == 0, res.output
     assert fake.calls("list_schedules")
+
+
+def test_submit_reads_a_config_file_and_param_overrides_win(
+    fake: VertexFake, templates: dict[str, Path], tmp_path: Path
+) -> None:
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text("champion_model_uri: gs://m/champion\nmargin: 0.05\nseed: 11\n")
+    res = cli(fake, "pipeline", "submit", str(templates["retraining"]), *RUN, "--config", str(cfg),
+              "--param", "seed=12", "--display-name", "retrain-now")  # fmt: skip
+    assert res.exit_code == 0, res.output
+    body = fake.calls("create_pipeline_job")[0].body
+    assert body["displayName"] == "retrain-now"
+    assert body["runtimeConfig"]["parameterValues"] == {
+        "champion_model_uri": "gs://m/champion",
+        "margin": 0.05,
+        "seed": 12,
+    }
