@@ -90,8 +90,6 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--work-dir", type=Path, default=Path("runs/results_table"), help="cache and outputs")
     args = ap.parse_args(argv)
 
-    from campaignlab.evaluation.report import results_table
-
     presets = [p.strip() for p in args.presets.split(",") if p.strip()]
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     unknown = sorted(set(models) - set(MODELS))
@@ -107,17 +105,23 @@ def main(argv: list[str] | None = None) -> None:
             rows.append({"preset": preset, "model": MODELS[name], "registry_name": name, **r})
             f1 = r["metrics"]["macro_f1"]
             print(f"[{preset}] {name}: macro F1 {100 * f1:.2f} in {r['seconds']:.0f}s", file=sys.stderr)
-    table = results_table(rows, REPORT)
-    header = (
+            write(args, rows)  # after every model, so an interrupted run keeps what it measured
+    print(write(args, rows))
+
+
+def write(args: argparse.Namespace, rows: list[dict[str, Any]]) -> str:
+    from campaignlab.evaluation.report import results_table
+
+    text = (
         f"Results: scale {args.scale:g}, seed {args.seed}, tune {args.tune}, local encoder "
-        f"(all-MiniLM-L6-v2, 384-d) and the PDFM stand-in for geo; test split; F1 in %."
+        f"(all-MiniLM-L6-v2, 384-d) and the PDFM stand-in for geo; test split; F1 in %; "
+        f"train s = tuning + fit.\n\n{results_table(rows, REPORT)}\n"
     )
-    print(header)
-    print(table)
-    (args.work_dir / "results.md").write_text(header + "\n\n" + table + "\n")
+    (args.work_dir / "results.md").write_text(text)
     (args.work_dir / "results.json").write_text(
         json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "rows": rows}, indent=2) + "\n"
     )
+    return text
 
 
 if __name__ == "__main__":

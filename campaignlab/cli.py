@@ -630,15 +630,21 @@ def partition(
 
     cfg = validate(
         PartitionConfig,
-        {"num_clients": clients, "split": split, "alpha": alpha, "seed": seed,
-         "min_per_client": min_per_client, "data_version": data_version},
+        {
+            "num_clients": clients,
+            "split": split,
+            "alpha": alpha,
+            "seed": seed,
+            "min_per_client": min_per_client,
+            "data_version": data_version,
+        },
         "options",
     )
     dest = run(features_dir, cfg, out)
     from campaignlab.io import read_json
 
     m = read_json(dest / "manifest.json")
-    typer.echo(f"wrote {dest} (data_version {m['data_version']}); label counts [Negative, Average, Positive]:")
+    typer.echo(f"wrote {dest} (data_version {m['data_version']}); label counts [Neg, Avg, Pos]:")
     for name, counts in m["counts"].items():
         typer.echo(f"  {name}: {counts}")
 
@@ -668,14 +674,19 @@ def federate(
     cfg = load_federated_config(config)
     with progress_bar(not quiet) as update:
         summary = run(
-            cfg, data, out, mode=mode, quiet=not verbose, progress=update,  # type: ignore[arg-type]
+            cfg,
+            data,
+            out,
+            mode=mode,  # type: ignore[arg-type]
+            quiet=not verbose,
+            progress=update,
             deployment_options={"tls": tls, "node_auth": node_auth} if mode == "deployment" else None,
         )
     fl = summary["federated"]
     typer.echo(summary["table"])
     typer.echo(
-        f"gap {summary['gap_macro_f1_points']:.2f} macro-F1 points; wall time FL {fl['wall_seconds']:.1f}s vs "
-        f"centralized {summary['centralized']['seconds']:.1f}s; wrote {out}"
+        f"gap {summary['gap_macro_f1_points']:.2f} macro-F1 points; wall time FL "
+        f"{fl['wall_seconds']:.1f}s vs centralized {summary['centralized']['seconds']:.1f}s; wrote {out}"
     )
     for note in summary["notes"]:
         typer.secho(note, err=True, fg=typer.colors.YELLOW)

@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
-# The test command: lint, type-check, then the whole suite. Any skipped test fails the run.
+# The test command (what CI runs): set up the real services the tests use, lint and type-check,
+# then the whole suite. Any skipped test fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
-export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 FLWR_TELEMETRY_ENABLED=0
+# Real parts: the Docker engine and the project images, Chromium for the web page, PostgreSQL binaries.
+bash scripts/docker-setup.sh
+bash containers/build.sh
+bash scripts/ensure-chromium.sh
+bash scripts/ensure-postgres.sh
 "$BIN/ruff" check .
 "$BIN/ruff" format --check .
 "$BIN/mypy"
-"$BIN/python" -m pytest -q -p no:cacheprovider "$@" | tee .pytest-output.txt
+set +e
+"$BIN/python" -m pytest -q -p no:cacheprovider --durations=15 "$@" 2>&1 | tee .pytest-output.txt
 status=${PIPESTATUS[0]}
+set -e
 if grep -Eq '[0-9]+ skipped' .pytest-output.txt; then
   echo "FAIL: tests were skipped; in CI a skipped test is a failure" >&2
   exit 1

@@ -160,6 +160,7 @@ class VertexEncoder(TextEncoder):
         self._client: Any = None
         self._count_lock = threading.Lock()
         self._abort = threading.Event()
+        self._fatal: VertexError | None = None
         self.requests_sent = 0
         self.retries = 0
 
@@ -216,10 +217,12 @@ class VertexEncoder(TextEncoder):
                 resp = self._client.models.embed_content(model=self.model, contents=texts, config=config)
             except errors.APIError as err:
                 if err.code not in RETRY_STATUS and not (500 <= err.code < 600):
-                    raise VertexError(
-                        f"Vertex AI rejected the request (HTTP {err.code} {err.status or ''}): "
-                        f"{err.message or err.details}; not retried "
-                        f"(model {self.model}, {len(texts)} texts, task {self.task_type}, dim {self.dim})"
+                    raise self._fail(
+                        VertexError(
+                            f"Vertex AI rejected the request (HTTP {err.code} {err.status or ''}): "
+                            f"{err.message or err.details}; not retried "
+                            f"(model {self.model}, {len(texts)} texts, task {self.task_type}, dim {self.dim})"
+                        )
                     ) from None
                 last = f"HTTP {err.code} {err.status or ''}: {err.message or ''}".strip()
             except (httpx.TimeoutException, httpx.TransportError) as err:
@@ -232,9 +235,17 @@ class VertexEncoder(TextEncoder):
                 # Event.wait instead of sleep: a failure elsewhere ends the backoff at once.
                 if self._abort.wait(self._backoff(attempt)):
                     raise VertexError("cancelled: another request of this batch failed")
-        raise VertexError(
-            f"Vertex AI request failed after {self.max_retries + 1} attempts; last error: {last}"
+        raise self._fail(
+            VertexError(f"Vertex AI request failed after {self.max_retries + 1} attempts; last error: {last}")
         )
+
+    def _fail(self, err: VertexError) -> VertexError:
+        """Record the batch's first fatal error and stop its other requests (queued ones never start)."""
+        with self._count_lock:
+            if self._fatal is None:
+                self._fatal = err
+        self._abort.set()
+        return err
 
     def _parse(self, resp: Any, n: int) -> np.ndarray:
         embs = resp.embeddings or []
@@ -255,6 +266,7 @@ class VertexEncoder(TextEncoder):
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         plan = plan_requests(texts)
         self._abort.clear()
+        self._fatal = None
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="vertex") as pool:
             futures: dict[Future[np.ndarray], tuple[int, int]] = {
                 pool.submit(self._embed_request, texts[a:b]): (a, b) for a, b in plan
@@ -270,7 +282,8 @@ class VertexEncoder(TextEncoder):
                         self._abort.set()
                         for p in pending:
                             p.cancel()
-                        raise err
+                        # The error that started it, not a request that was cancelled because of it.
+                        raise self._fatal or err
                     a, b = futures[f]
                     out[a:b] = f.result()
                     if progress is not None:

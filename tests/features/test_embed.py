@@ -219,7 +219,8 @@ def test_core_modules_import_no_heavy_library():
     code = (
         "import sys, campaignlab.cli, campaignlab.features.embed, campaignlab.features.vertex, "
         "campaignlab.features.local\n"
-        "heavy = [m for m in ('torch', 'sentence_transformers', 'onnxruntime', 'google.genai') if m in sys.modules]\n"
+        "heavy = [m for m in ('torch', 'sentence_transformers', 'onnxruntime', 'google.genai')\n"
+        "         if m in sys.modules]\n"
         "assert not heavy, heavy"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -62,6 +62,8 @@ def test_5xx_and_timeouts_are_retried(server):
 
 def test_400_fails_at_once_with_the_service_message(server):
     enc = make(server, dim=8)
+    enc.encode(["warm"])  # client created: the timing below is the request alone
+    server.requests.clear()
     server.script = [400]
     t0 = time.monotonic()
     with pytest.raises(VertexError, match=r"HTTP 400 INVALID_ARGUMENT.*scripted error 400.*not retried"):
