@@ -50,10 +50,18 @@ class DeploymentError(CampaignlabError):
     """A process of the local federation failed or the run did not finish in time."""
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def free_ports(n: int) -> list[int]:
+    """``n`` distinct free ports on 127.0.0.1 (all sockets held open together, so no port repeats)."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [int(s.getsockname()[1]) for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 def wait_port(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
@@ -284,7 +292,7 @@ def run_deployment(
         "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
         "PYTHONUNBUFFERED": "1",
     }
-    port = free_port()
+    port, *node_ports = free_ports(1 + len(manifest["client_files"]))
     certs = make_tls(work / "tls") if tls else None
     _flower_config(home, port, certs["ca"] if certs else None)
     run_config = {
@@ -367,20 +375,39 @@ def run_deployment(
                     "--host",
                     "127.0.0.1",
                     "--port",
-                    str(free_port()),
+                    str(node_ports[i]),
                     *auth,
                     "--node-config",
                     f'data-path="{data_path}" partition-id={i}',
                 ],
                 logs / f"supernode_{i}.log",
             )
-        remaining = max(10.0, deadline - time.monotonic())
-        try:
-            r = flwr_cli(["run", str(app_dir), CONNECTION, "--stream"], logs / "flwr_run.log", remaining)
-        except subprocess.TimeoutExpired:
-            raise DeploymentError(
-                f"the federated run did not finish in {timeout:.0f}s; logs in {logs}"
-            ) from None
+        names = ["superlink"] + [f"supernode_{i}" for i in range(len(manifest["client_files"]))]
+        watched = list(zip(names, procs, strict=True))
+        with (logs / "flwr_run.log").open("ab") as fh:
+            runner = subprocess.Popen(
+                [str(bin_dir / "flwr"), "run", str(app_dir), CONNECTION, "--stream"],
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=work,
+                start_new_session=True,
+            )
+            procs.append(runner)
+            # `--stream` returns when the run ends; a SuperLink or SuperNode dying meanwhile would leave
+            # the ServerApp waiting for its node forever, so watch them.
+            while runner.poll() is None:
+                for name, p in watched:
+                    if p.poll() is not None:
+                        raise DeploymentError(
+                            f"{name} exited with {p.returncode} during the run; log {logs / name}.log:\n"
+                            + _tail(logs / f"{name}.log")
+                        )
+                if time.monotonic() > deadline:
+                    raise DeploymentError(
+                        f"the federated run did not finish in {timeout:.0f}s; logs in {logs}"
+                    )
+                time.sleep(0.5)
         if not quiet:
             sys.stderr.write(_tail(logs / "flwr_run.log", 200) + "\n")
         # `--stream` returns when the run ends; the ServerApp writes rounds.json as its last step.
@@ -389,7 +416,7 @@ def run_deployment(
             time.sleep(0.5)
         if not (out_dir / ROUNDS_FILE).is_file():
             raise DeploymentError(
-                f"the federated run ended without a result (flwr run exit {r.returncode}); logs in {logs}:\n"
+                f"the run ended without a result (flwr run exit {runner.returncode}); logs in {logs}:\n"
                 + _tail(logs / "flwr_run.log")
             )
         history: dict[str, Any] = read_json(out_dir / ROUNDS_FILE)

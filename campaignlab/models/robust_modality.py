@@ -1,11 +1,11 @@
 """Arch2, the robust modality network (multimodal report, "Robust modality network").
 
-Each modality passes a deep projection block (Linear -> Dropout -> Linear -> LayerNorm). Modality dropout then zeroes
-whole modalities of a training sample, so that the head cannot lean on one dominant modality; the
-projections are concatenated into a two-hidden-layer MLP head (Linear -> ReLU -> Dropout, twice, then
-Linear to 3 classes). Cross-entropy, AdamW, early stopping on validation macro F1, and the learning
-rate halved when validation macro F1 plateaus. Tuned with Optuna (learning rate, batch size,
-projection and head widths, dropout and modality-dropout rates).
+Each modality passes a deep projection block (Linear -> Dropout -> Linear -> LayerNorm). Modality
+dropout then zeroes whole modalities of a training sample, so that the head cannot lean on one
+dominant modality; the projections are concatenated into a two-hidden-layer MLP head (Linear ->
+ReLU -> Dropout, twice, then Linear to 3 classes). Cross-entropy, AdamW, early stopping on validation
+macro F1, and the learning rate halved when validation macro F1 plateaus. Tuned with Optuna (learning
+rate, batch size, projection and head widths, dropout and modality-dropout rates).
 
 The projection is the report's literal sequence: without a non-linearity the two Linears compose to one
 (low-rank, dropout-regularised) linear map per modality, and the head supplies the non-linearity.

@@ -4,9 +4,9 @@
 * Arch1: grid search; ``n_trials`` grid points are evaluated, in a seeded order.
 
 Every trial fits on a stratified part of the *training* rows and is scored on a held-out validation
-part of those same rows (the test split is never seen). LightGBM's search runs on a representative
-(stratified) subset of at most ``subset_rows`` training rows, as the report's efficiency strategy; the
-caller then refits the best parameters on all training rows. LightGBM maximises the report's weighted
+part of those same rows (the test split is never seen). The search runs on a representative
+(stratified) subset of at most ``subset_rows`` training rows, the report's efficiency strategy for
+LightGBM, applied to every model; the caller then refits the best parameters on all training rows. LightGBM maximises the report's weighted
 F1 (positives 0.5, negatives 0.4, averages 0.1); the networks maximise macro F1.
 """
 
