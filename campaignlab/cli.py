@@ -6,16 +6,12 @@ error on stderr with exit code 2, and writes its outputs atomically.
 
 from __future__ import annotations
 
-import functools
-import json
-import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import typer
 
-from campaignlab.errors import CampaignlabError
+from campaignlab.clitools import echo_json, handle_errors
 
 app = typer.Typer(
     add_completion=False,
@@ -23,27 +19,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="campaignlab: campaign-outcome prediction from multimodal data.",
 )
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def handle_errors(fn: F) -> F:
-    """Turn :class:`CampaignlabError` into ``error: ...`` on stderr and exit code 2."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except CampaignlabError as err:
-            typer.secho(f"error: {err}", err=True, fg=typer.colors.RED)
-            raise typer.Exit(code=2) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def echo_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
-
 
 # --- generator -------------------------------------------------------------------------------
 
@@ -740,9 +715,18 @@ def evaluate(
     out: Path = typer.Option(..., "--out", help="evaluation folder to write (replaced atomically)"),
     split: str = typer.Option("test", "--split", help="rows to score: test, train or all"),
     threads: int | None = typer.Option(None, help="CPU threads (default: all CPUs)"),
+    leaderboard_url: str | None = typer.Option(
+        None, help="also submit the test predictions to this leaderboard (blind, server-side scores)"
+    ),
+    leaderboard_version: str | None = typer.Option(None, help="leaderboard dataset version, e.g. v25"),
+    leaderboard_model: str = typer.Option("", help="model name shown in the ranking"),
+    leaderboard_token: str | None = typer.Option(
+        None, envvar="CAMPAIGNLAB_LEADERBOARD_TOKEN", help="API token (or CAMPAIGNLAB_LEADERBOARD_TOKEN)"
+    ),
 ) -> None:
     """Score a model: metrics.json, KFP metric files, confusion_matrix.png, predictions.parquet."""
     from campaignlab.config import validate
+    from campaignlab.errors import ConfigError
     from campaignlab.models.commands import EvaluateConfig
     from campaignlab.models.commands import evaluate as run
 
@@ -751,12 +735,37 @@ def evaluate(
         {"model": model, "features": features, "out": out, "split": split, "threads": threads},
         "options",
     )
+    if leaderboard_url:  # check before any work: a submission needs all of these
+        if not leaderboard_version:
+            raise ConfigError("--leaderboard-version: got None -> required with --leaderboard-url")
+        if not leaderboard_token:
+            raise ConfigError(
+                "--leaderboard-token: got None -> required with --leaderboard-url "
+                "(or set CAMPAIGNLAB_LEADERBOARD_TOKEN)"
+            )
+        if split != "test":
+            raise ConfigError(f"--split: got {split!r} -> 'test' when submitting to a leaderboard")
     m = run(cfg)
     f1 = m["per_class_f1"]
     typer.echo(
         f"macro F1 {m['macro_f1']:.4f} (negative {f1['negative']:.4f}, average {f1['average']:.4f}, "
         f"positive {f1['positive']:.4f}); accuracy {m['accuracy']:.4f}; wrote {cfg.out}"
     )
+    if leaderboard_url:
+        from campaignlab.leaderboard.client import submit_predictions
+
+        rec = submit_predictions(
+            leaderboard_url,
+            leaderboard_token or "",
+            leaderboard_version or "",
+            cfg.out / "predictions.parquet",
+            model=leaderboard_model or model.name,
+        )
+        sc = rec["scores"]
+        typer.echo(
+            f"leaderboard submission {rec['id']} on {rec['version']}: macro F1 {sc['macro_f1']:.4f} "
+            f"(server-side)"
+        )
 
 
 @app.command()

@@ -13,7 +13,7 @@ from typing import Any, Literal
 import typer
 from pydantic import Field
 
-from campaignlab.cli import handle_errors
+from campaignlab.clitools import handle_errors
 from campaignlab.config import StrictModel, read_yaml, validate
 from local_runner.errors import ParameterError
 

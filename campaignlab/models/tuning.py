@@ -6,8 +6,9 @@
 Every trial fits on a stratified part of the *training* rows and is scored on a held-out validation
 part of those same rows (the test split is never seen). The search runs on a representative
 (stratified) subset of at most ``subset_rows`` training rows, the report's efficiency strategy for
-LightGBM, applied to every model; the caller then refits the best parameters on all training rows. LightGBM maximises the report's weighted
-F1 (positives 0.5, negatives 0.4, averages 0.1); the networks maximise macro F1.
+LightGBM, applied to every model; the caller then refits the best parameters on all training rows.
+LightGBM maximises the report's weighted F1 (positives 0.5, negatives 0.4, averages 0.1); the networks
+maximise macro F1.
 """
 
 from __future__ import annotations
