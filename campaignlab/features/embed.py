@@ -33,19 +33,11 @@ from campaignlab.features.table import (
     vector_column,
 )
 from campaignlab.io import atomic_dir, check_writable_parent, read_parquet, write_json, write_parquet
+from campaignlab.synth.dataset import SAMPLES_TEXT_COLUMNS
 
 Progress = Any  # progress(stage, done, total), as campaignlab.progress.progress_bar yields
 
-SAMPLES_REQUIRED = {
-    "sample_id": "string",
-    "split": "'train' or 'test'",
-    "label": "int8 0/1/2",
-    "audience": "string",
-    "brand": "string",
-    "creative": "string",
-    "platform": "string",
-    "geo": "list of 5-character ZIP strings",
-}
+SAMPLES_REQUIRED = SAMPLES_TEXT_COLUMNS
 NODES_REQUIRED = {"modality": "string", "value": "string"}
 
 

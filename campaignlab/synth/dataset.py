@@ -39,7 +39,7 @@ from campaignlab.synth.graph import MODALITY_ORDER, Graph, build_graph, sign_mat
 from campaignlab.synth.presets import LABELS
 from campaignlab.synth.sampler import CLASS_INDEX, AimedSampler, ClassDraw
 
-SAMPLES_COLUMNS = {
+SAMPLES_TEXT_COLUMNS = {
     "sample_id": "string",
     "split": "'train' or 'test'",
     "label": "int8 0/1/2",
@@ -48,6 +48,10 @@ SAMPLES_COLUMNS = {
     "creative": "string",
     "platform": "string",
     "geo": "list of 5-character ZIP strings",
+}
+"""The columns a consumer of the texts (e.g. the embedding step) needs."""
+SAMPLES_COLUMNS = {
+    **SAMPLES_TEXT_COLUMNS,
     **{f"{m}_nodes": "list of int64 node ids" for m in MODALITY_ORDER},
     "pos_frac": "float64",
     "neg_frac": "float64",

@@ -1,9 +1,10 @@
 """`campaignlab evaluate --leaderboard-url ...` submits its test predictions and gets server-side scores."""
 
-from __future__ import annotations
-
 import json
+import os
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import run_cli
 from tests.leaderboard.conftest import Server
@@ -38,3 +39,37 @@ def test_evaluate_refuses_an_incomplete_leaderboard_request(tiny_features: Path,
     )  # fmt: skip
     assert proc.returncode == 2 and "--leaderboard-version" in proc.stderr
     assert not out.exists()
+
+
+def test_evaluate_component_submits_when_given_a_leaderboard(
+    server: Server, tiny_features: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The evaluate component's real command line (run by the local runner's process backend)."""
+    import sys
+
+    from kfp import compiler, dsl
+
+    from components.evaluate import evaluate
+    from local_runner.handlers import Status
+    from local_runner.orchestrator import run_file
+
+    model = tmp_path / "arch1"
+    run_cli("train", "--model", "shared_latent", "--features", tiny_features, "--out", model, check=True)
+
+    @dsl.pipeline(name="evaluate-and-submit")
+    def pipe(model_uri: str, features_uri: str, url: str):
+        m = dsl.importer(artifact_uri=model_uri, artifact_class=dsl.Model)
+        f = dsl.importer(artifact_uri=features_uri, artifact_class=dsl.Dataset)
+        evaluate(model=m.output, features=f.output, leaderboard_url=url, leaderboard_version="v25",
+                 leaderboard_model="component-ci")  # fmt: skip
+
+    yaml_path = tmp_path / "p.yaml"
+    compiler.Compiler().compile(pipe, str(yaml_path))
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    monkeypatch.setenv("CAMPAIGNLAB_LEADERBOARD_TOKEN", server.tokens["bob"])
+    params = {"model_uri": str(model), "features_uri": str(tiny_features), "url": server.url}
+    result = run_file(yaml_path, params, root=tmp_path / "runs", backend="process")
+    assert result.status == Status.SUCCEEDED, [(t.id, t.status, t.message) for t in result.tasks]
+    with server.client("bob") as c:
+        rows = c.get("/api/versions/v25/ranking").json()["submissions"]
+    assert [r["model"] for r in rows].count("component-ci") == 1
