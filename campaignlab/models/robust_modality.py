@@ -23,7 +23,7 @@ from pydantic import Field
 from torch import nn
 
 from campaignlab.config import StrictModel
-from campaignlab.models.torch_training import MultimodalModule, TorchEstimator
+from campaignlab.models.torch_training import MultimodalModule, TorchEstimator, TorchTrainParams
 
 
 @dataclass
@@ -99,7 +99,7 @@ class RobustModalityNet(MultimodalModule):
         return self.head(feats.flatten(1))  # (B, M*P) -> (B, 3)
 
 
-class RobustModalityParams(StrictModel):
+class RobustModalityParams(TorchTrainParams):
     proj_hidden: int = Field(256, ge=1)
     proj_dim: int = Field(128, ge=1)
     proj_dropout: float = Field(0.2, ge=0, lt=1)
@@ -107,16 +107,7 @@ class RobustModalityParams(StrictModel):
     modality_dropout: float = Field(0.1, ge=0, lt=1)
     head_hidden: int = Field(256, ge=2)
     head_dropout: float = Field(0.3, ge=0, lt=1)
-    lr: float = Field(1e-3, gt=0)
-    weight_decay: float = Field(1e-2, ge=0)
-    batch_size: int = Field(256, ge=2)
-    max_epochs: int = Field(60, ge=1)
-    patience: int = Field(8, ge=1)
     lr_plateau_patience: int | None = Field(2, ge=0)
-    class_weight: Literal["balanced"] | None = None
-    validation_fraction: float = Field(0.1, gt=0, lt=1)
-    random_state: int = 42
-    n_jobs: int | None = Field(None, ge=1)
 
 
 class RobustModalityClassifier(TorchEstimator):

@@ -19,7 +19,7 @@ from pydantic import Field
 from torch import nn
 
 from campaignlab.config import StrictModel
-from campaignlab.models.torch_training import MultimodalModule, TorchEstimator
+from campaignlab.models.torch_training import MultimodalModule, TorchEstimator, TorchTrainParams
 
 SIZES: dict[str, tuple[int, int]] = {"small": (64, 128), "medium": (128, 256), "high": (256, 512)}
 """Layer-size presets: name -> (projection width P, head hidden width H)."""
@@ -72,21 +72,12 @@ class SharedLatentNet(MultimodalModule):
         return self.config.sim_weight * self.similarity_loss(feats)
 
 
-class SharedLatentParams(StrictModel):
+class SharedLatentParams(TorchTrainParams):
     size: Literal["small", "medium", "high"] = "medium"
     proj_dim: int | None = Field(None, ge=1)
     hidden_dim: int | None = Field(None, ge=1)
     dropout: float = Field(0.3, ge=0, lt=1)
     sim_weight: float = Field(0.1, ge=0)
-    lr: float = Field(1e-3, gt=0)
-    weight_decay: float = Field(1e-2, ge=0)
-    batch_size: int = Field(256, ge=2)
-    max_epochs: int = Field(60, ge=1)
-    patience: int = Field(8, ge=1)
-    class_weight: Literal["balanced"] | None = None
-    validation_fraction: float = Field(0.1, gt=0, lt=1)
-    random_state: int = 42
-    n_jobs: int | None = Field(None, ge=1)
 
 
 class SharedLatentClassifier(TorchEstimator):

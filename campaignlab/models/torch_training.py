@@ -16,13 +16,15 @@ import copy
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
+from pydantic import Field
 from torch import nn
 
 from campaignlab import MODALITIES
+from campaignlab.config import StrictModel
 from campaignlab.errors import DataError
 from campaignlab.evaluation.metrics import macro_f1
 from campaignlab.io import atomic_write_bytes, write_json
@@ -170,6 +172,20 @@ def train_module(
     hist.best_val_macro_f1 = best
     hist.seconds = time.perf_counter() - t0
     return hist
+
+
+class TorchTrainParams(StrictModel):
+    """Training parameters shared by the networks; each model's Params adds its architecture fields."""
+
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(1e-2, ge=0)
+    batch_size: int = Field(256, ge=2)
+    max_epochs: int = Field(60, ge=1)
+    patience: int = Field(8, ge=1)
+    class_weight: Literal["balanced"] | None = None
+    validation_fraction: float = Field(0.1, gt=0, lt=1)
+    random_state: int = 42
+    n_jobs: int | None = Field(None, ge=1)
 
 
 class TorchEstimator(Estimator):
