@@ -1,7 +1,8 @@
 """File I/O helpers: atomic output folders, deterministic Parquet, JSON.
 
 Outputs are written into a temporary sibling folder and renamed into place at the end, so a
-failure never leaves a half-written output behind.
+failure never leaves a half-written output behind. pyarrow is imported only inside the Parquet
+functions, so the JSON helpers stay cheap to import (the local runner's cached re-runs use them).
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING, Any
 
 from campaignlab.errors import CampaignlabError, DataError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 def check_writable_parent(out: Path) -> None:
@@ -88,6 +89,8 @@ def read_json(path: str | Path) -> Any:
 
 def write_parquet(table: pa.Table, path: str | Path) -> None:
     """Write Parquet deterministically: fixed writer options, no timestamps, one row group per 64k rows."""
+    import pyarrow.parquet as pq
+
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(fd)
@@ -109,6 +112,9 @@ def write_parquet(table: pa.Table, path: str | Path) -> None:
 
 def read_parquet(path: str | Path, required: dict[str, str] | None = None) -> pa.Table:
     """Read a Parquet file and check that ``required`` columns exist (name -> human description)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     p = Path(path)
     if not p.is_file():
         raise DataError(f"{str(p)!r} does not exist")

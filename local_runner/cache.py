@@ -19,7 +19,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from local_runner.records import write_json
+from campaignlab.io import write_json
 
 _memo: dict[tuple[str, int, int], str] = {}
 _memo_lock = threading.Lock()

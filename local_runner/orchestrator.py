@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from campaignlab.io import write_json
 from local_runner import conditions, placeholders, spec
 from local_runner.cache import CacheStore, digest_path, task_key
 from local_runner.errors import (
@@ -47,7 +48,6 @@ from local_runner.errors import (
 from local_runner.graph import ready_tasks, topological_order
 from local_runner.handlers import DockerHandler, Invocation, Outcome, ProcessHandler, Status
 from local_runner.progress import RunDisplay
-from local_runner.records import write_json
 
 # Group tasks kfp generates (left out of task ids); ".N" marks iteration N of a ParallelFor.
 _GROUP = re.compile(r"^(exit-handler|condition|condition-branches|for-loop)-\d+(\.\d+)?$")
