@@ -277,20 +277,20 @@ def curve_png(rounds: list[dict[str, Any]], central: dict[str, Any], title: str,
     plt.close(fig)
 
 
-def _wandb_log(cfg: FederatedConfig, out: Path, summary: dict[str, Any]) -> str:
+def _wandb_log(cfg: FederatedConfig, out: Path, summary: dict[str, Any], quiet: bool) -> str:
     """Log to Weights & Biases in offline mode; return a note for the user."""
     if importlib.util.find_spec("wandb") is None:
         return "use_wandb: wandb is not installed (pip install wandb); metrics are in metrics.json only"
     import wandb
 
-    os.environ["WANDB_MODE"] = "offline"
     run = wandb.init(
         project="campaignlab-federated",
         dir=str(out),
-        mode="offline",
+        mode="offline",  # never contacts a server; `wandb sync` uploads later
         config=cfg.model_dump(),
         name=summary["name"],
-        reinit=True,
+        reinit="create_new",
+        settings=wandb.Settings(silent=quiet, console="off", x_disable_stats=True),
     )
     for r in summary["federated"]["rounds"]:
         run.log({f"fl/{k}": v for k, v in r.items() if isinstance(v, int | float)}, step=int(r["round"]))
@@ -298,7 +298,7 @@ def _wandb_log(cfg: FederatedConfig, out: Path, summary: dict[str, Any]) -> str:
         {f"centralized/{k}": v for k, v in summary["centralized"].items() if isinstance(v, int | float)}
     )
     run.finish()
-    return f"use_wandb: offline run written under {out / 'wandb'} (wandb sync to upload)"
+    return "use_wandb: offline W&B run in the output folder's wandb/ (upload: wandb sync wandb/offline-run-*)"
 
 
 def federate(
@@ -396,7 +396,7 @@ def federate(
         (tmp / "results_table.md").write_text(table + "\n")
         curve_png(rounds, central, f"{name}: FL ({n} clients, {mode}) vs centralized", tmp / "fl_curve.png")
         if g.use_wandb:
-            notes.append(_wandb_log(cfg, tmp, summary))
+            notes.append(_wandb_log(cfg, tmp, summary, quiet))
         write_json(tmp / "metrics.json", summary)
     summary["table"] = table
     return summary

@@ -33,7 +33,6 @@ def small_config(path: Path, **general: object) -> Path:
 def test_federate_simulation_end_to_end(tiny_features: Path, tmp_path: Path):
     parts = tmp_path / "parts"
     partition(tiny_features, PartitionConfig(num_clients=2, split="homogeneous"), parts)
-    cfg = small_config(tmp_path / "fl.yaml")
 
     # A config that does not match the partition folder fails before any training, exit 2.
     bad = run_cli(
@@ -51,6 +50,7 @@ def test_federate_simulation_end_to_end(tiny_features: Path, tmp_path: Path):
     assert not (tmp_path / "bad").exists()
 
     out = tmp_path / "run"
+    cfg = small_config(tmp_path / "fl.yaml", use_wandb=True)
     proc = run_cli("federate", "--config", cfg, "--data", parts, "--out", out, "--quiet")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "| FL with 2 clients |" in proc.stdout and "| Centralized (Baseline) |" in proc.stdout
@@ -72,3 +72,12 @@ def test_federate_simulation_end_to_end(tiny_features: Path, tmp_path: Path):
     for f in ("fl_curve.png", "federated/global_model.pt", "centralized_model.pt", "results_table.md"):
         assert (out / f).is_file(), f
     assert (out / "fl_curve.png").read_bytes()[:4] == b"\x89PNG"
+
+    # use_wandb: an offline W&B run inside the output folder carrying the per-round and final metrics.
+    logs = list((out / "wandb").glob("offline-run-*/run-*.wandb"))
+    assert len(logs) == 1, list((out / "wandb").rglob("*"))
+    log = logs[0].read_bytes()  # LevelDB-style log of protobuf records: keys and JSON values in clear
+    for key in (b"fl/macro_f1", b"fl/f1_positive", b"fl/loss", b"centralized/macro_f1"):
+        assert key in log, key
+    assert json.dumps(rounds[-1]["macro_f1"]).encode() in log
+    assert any("offline W&B run" in n for n in m["notes"])
