@@ -394,6 +394,11 @@ _ENDPOINT = typer.Option(
 _STORAGE = typer.Option(
     None, "--storage-endpoint", envvar="CAMPAIGNLAB_STORAGE_ENDPOINT", help="Cloud Storage endpoint override"
 )
+# Run options shared by `pipeline submit` and `pipeline schedule`.
+_RUN_CONFIG = typer.Option(None, "--config", help="YAML of run parameters")
+_RUN_PARAM = typer.Option([], "--param", help="NAME=VALUE run parameter (repeat)")
+_RUN_LABEL = typer.Option([], "--label", help="KEY=VALUE label (repeat)")
+_DISPLAY_NAME = typer.Option(None, "--display-name", help="name shown in the Vertex AI console")
 
 
 def _labels(pairs: list[str]) -> dict[str, str]:
@@ -453,11 +458,11 @@ def pipeline_submit(
         ..., "--pipeline-root", help="gs://BUCKET/PATH for the run's artifacts"
     ),
     service_account: str = typer.Option(..., "--service-account", help="service account the run acts as"),
-    config: Path | None = typer.Option(None, "--config", help="YAML of run parameters"),
-    param: list[str] = typer.Option([], "--param", help="NAME=VALUE run parameter (repeat)"),
-    label: list[str] = typer.Option([], "--label", help="KEY=VALUE label (repeat)"),
+    config: Path | None = _RUN_CONFIG,
+    param: list[str] = _RUN_PARAM,
+    label: list[str] = _RUN_LABEL,
     no_cache: bool = typer.Option(False, "--no-cache", help="run every step, reuse no cached result"),
-    display_name: str | None = typer.Option(None, "--display-name"),
+    display_name: str | None = _DISPLAY_NAME,
     wait: bool = typer.Option(False, "--wait", help="wait until the run ends; exit 2 if it failed"),
     api_endpoint: str | None = _ENDPOINT,
     storage_endpoint: str | None = _STORAGE,
@@ -495,11 +500,11 @@ def pipeline_schedule(
     service_account: str | None = typer.Option(None, "--service-account", help="service account runs act as"),
     max_runs: int | None = typer.Option(None, "--max-runs", min=1, help="stop after this many runs"),
     max_concurrent: int = typer.Option(1, "--max-concurrent", min=1, help="runs allowed at the same time"),
-    config: Path | None = typer.Option(None, "--config", help="YAML of run parameters"),
-    param: list[str] = typer.Option([], "--param", help="NAME=VALUE run parameter (repeat)"),
-    label: list[str] = typer.Option([], "--label", help="KEY=VALUE label (repeat)"),
+    config: Path | None = _RUN_CONFIG,
+    param: list[str] = _RUN_PARAM,
+    label: list[str] = _RUN_LABEL,
     no_cache: bool = typer.Option(False, "--no-cache", help="scheduled runs reuse no cached result"),
-    display_name: str | None = typer.Option(None, "--display-name"),
+    display_name: str | None = _DISPLAY_NAME,
     api_endpoint: str | None = _ENDPOINT,
     storage_endpoint: str | None = _STORAGE,
 ) -> None:
