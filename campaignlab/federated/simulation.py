@@ -44,6 +44,9 @@ FLOWER_ENV = {
     "RAY_DEDUP_LOGS": "0",
     "RAY_USAGE_STATS_ENABLED": "0",
     "RAY_ENABLE_UV_RUN_RUNTIME_ENV": "0",
+    # Ray runs its workers at nice 15: on a busy machine the simulated clients would then starve behind
+    # any other process, centralized training included, and the FL/centralized wall times would mislead.
+    "RAY_worker_niceness": "0",
 }
 
 
