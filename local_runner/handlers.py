@@ -51,6 +51,7 @@ class Invocation:
     cpu_limit: float | None = None
     memory_limit_bytes: int | None = None
     accelerator_count: int = 0
+    run_id: str = ""  # labels the container, so `docker ps --filter label=...run=ID` finds one run's tasks
 
 
 @dataclass
@@ -148,7 +149,10 @@ class DockerHandler:
             "command": inv.args or None,
             "environment": inv.env,
             "volumes": {m: {"bind": m, "mode": "rw"} for m in inv.mounts},
-            "labels": {"campaignlab.local_runner.task": inv.task_id},
+            "labels": {
+                "campaignlab.local_runner.task": inv.task_id,
+                "campaignlab.local_runner.run": inv.run_id,
+            },
             "detach": True,
         }
         if inv.cpu_limit:

@@ -252,8 +252,9 @@ class Orchestrator:
 
         # An Event, not Thread.join: a join interrupted by Ctrl-C may return early on later calls.
         with self.display, _sigterm_as_interrupt():
-            threading.Thread(target=main, name="pipeline", daemon=True).start()
-            try:
+            worker = threading.Thread(target=main, name="pipeline", daemon=True)
+            try:  # a Ctrl-C while the thread is starting must cancel it too
+                worker.start()
                 while not done.wait(0.05):
                     self.display.refresh()
             except KeyboardInterrupt:
@@ -262,7 +263,7 @@ class Orchestrator:
                 self.handler.stop_all()
                 while True:
                     try:
-                        if done.wait(0.1):
+                        if done.wait(0.1) or not worker.is_alive():
                             break
                     except KeyboardInterrupt:  # pressed again: kill again, keep waiting for the threads
                         self.handler.stop_all()
@@ -707,6 +708,7 @@ class Orchestrator:
             cpu_limit=executor.cpu_limit,
             memory_limit_bytes=executor.memory_limit_bytes,
             accelerator_count=executor.accelerator_count,
+            run_id=self.run_id,
         )
         t0 = time.monotonic()
         attempt = 0

@@ -208,7 +208,8 @@ def test_ctrl_c_stops_containers_and_leaves_a_resumable_run(
     import docker
 
     client = docker.from_env()
-    label = {"label": "campaignlab.local_runner.task"}
+    # This run's containers only: another test's containers being removed must not count.
+    label = {"label": "campaignlab.local_runner.run=interrupted"}
     proc = subprocess.Popen(
         [
             *(sys.executable, "-m", "local_runner", str(compiled["sleepers"]), "--param", "seconds=60"),
