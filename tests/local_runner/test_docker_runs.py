@@ -210,6 +210,10 @@ def test_ctrl_c_stops_containers_and_leaves_a_resumable_run(
     client = docker.from_env()
     # This run's containers only: another test's containers being removed must not count.
     label = {"label": "campaignlab.local_runner.run=interrupted"}
+    # An ignored SIGINT is inherited across exec (and Python then installs no KeyboardInterrupt handler):
+    # in the full suite an earlier in-process test leaves SIGINT ignored in pytest, so give the child a
+    # Python handler here, which exec resets to the default, as a terminal would.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     proc = subprocess.Popen(
         [
             *(sys.executable, "-m", "local_runner", str(compiled["sleepers"]), "--param", "seconds=60"),
@@ -219,14 +223,21 @@ def test_ctrl_c_stops_containers_and_leaves_a_resumable_run(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env={**os.environ, "PYTHONFAULTHANDLER": "1"},  # SIGABRT below dumps every thread's stack
     )
+    signal.signal(signal.SIGINT, previous)
     deadline = time.monotonic() + 60
     while len(client.containers.list(filters=label)) < 2 and time.monotonic() < deadline:
         time.sleep(0.2)
     assert len(client.containers.list(filters=label)) == 2, "the two tasks did not start"
 
     os.kill(proc.pid, signal.SIGINT)
-    out, err = proc.communicate(timeout=30)
+    try:
+        out, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)
+        out, err = proc.communicate(timeout=30)
+        raise AssertionError(f"the runner did not stop within 30 s of Ctrl-C:\n{err[-6000:]}") from None
 
     assert proc.returncode == 130, err
     assert client.containers.list(all=True, filters=label) == []
