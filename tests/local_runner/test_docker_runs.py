@@ -240,6 +240,10 @@ def test_ctrl_c_stops_containers_and_leaves_a_resumable_run(
         raise AssertionError(f"the runner did not stop within 30 s of Ctrl-C:\n{err[-6000:]}") from None
 
     assert proc.returncode == 130, err
+    # Killed, then removed (the daemon may still be finishing a removal when the runner exits).
+    deadline = time.monotonic() + 20
+    while client.containers.list(all=True, filters=label) and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert client.containers.list(all=True, filters=label) == []
     record = json.loads((tmp_path / "lr-sleepers" / "interrupted" / "run.json").read_text())
     assert record["status"] == "cancelled"
