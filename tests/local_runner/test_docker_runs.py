@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -209,7 +210,8 @@ def test_ctrl_c_stops_containers_and_leaves_a_resumable_run(
 
     client = docker.from_env()
     # This run's containers only: another test's containers being removed must not count.
-    label = {"label": "campaignlab.local_runner.run=interrupted"}
+    run_id = f"interrupted-{uuid.uuid4().hex[:8]}"  # unique: a container of an earlier run must not count
+    label = {"label": f"campaignlab.local_runner.run={run_id}"}
     # An ignored SIGINT is inherited across exec (and Python then installs no KeyboardInterrupt handler):
     # in the full suite an earlier in-process test leaves SIGINT ignored in pytest, so give the child a
     # Python handler here, which exec resets to the default, as a terminal would.
@@ -217,7 +219,7 @@ def test_ctrl_c_stops_containers_and_leaves_a_resumable_run(
     proc = subprocess.Popen(
         [
             *(sys.executable, "-m", "local_runner", str(compiled["sleepers"]), "--param", "seconds=60"),
-            *("--root", str(tmp_path), "--quiet", "--run-id", "interrupted"),
+            *("--root", str(tmp_path), "--quiet", "--run-id", run_id),
         ],
         cwd=REPO,
         stdout=subprocess.PIPE,
@@ -237,6 +239,8 @@ def test_ctrl_c_stops_containers_and_leaves_a_resumable_run(
     except subprocess.TimeoutExpired:
         proc.send_signal(signal.SIGABRT)
         out, err = proc.communicate(timeout=30)
+        for c in client.containers.list(all=True, filters=label):  # the aborted runner left them
+            c.remove(force=True)
         raise AssertionError(f"the runner did not stop within 30 s of Ctrl-C:\n{err[-6000:]}") from None
 
     assert proc.returncode == 130, err
@@ -245,13 +249,10 @@ def test_ctrl_c_stops_containers_and_leaves_a_resumable_run(
     while client.containers.list(all=True, filters=label) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert client.containers.list(all=True, filters=label) == []
-    record = json.loads((tmp_path / "lr-sleepers" / "interrupted" / "run.json").read_text())
+    record = json.loads((tmp_path / "lr-sleepers" / run_id / "run.json").read_text())
     assert record["status"] == "cancelled"
-    assert "--resume interrupted" in out
+    assert f"--resume {run_id}" in out
 
-    proc2 = cli(str(compiled["sleepers"]), "--resume", "interrupted", "--param", "seconds=0.1", root=tmp_path)
+    proc2 = cli(str(compiled["sleepers"]), "--resume", run_id, "--param", "seconds=0.1", root=tmp_path)
     assert proc2.returncode == 0, proc2.stdout + proc2.stderr
-    assert (
-        json.loads((tmp_path / "lr-sleepers" / "interrupted" / "run.json").read_text())["status"]
-        == "succeeded"
-    )
+    assert json.loads((tmp_path / "lr-sleepers" / run_id / "run.json").read_text())["status"] == "succeeded"
