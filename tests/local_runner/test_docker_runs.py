@@ -251,7 +251,7 @@ def test_ctrl_c_stops_containers_and_leaves_a_resumable_run(
     assert client.containers.list(all=True, filters=label) == []
     record = json.loads((tmp_path / "lr-sleepers" / run_id / "run.json").read_text())
     assert record["status"] == "cancelled"
-    assert f"--resume {run_id}" in out
+    assert f"--resume {run_id}" in " ".join(out.split())  # the console may wrap the line
 
     proc2 = cli(str(compiled["sleepers"]), "--resume", run_id, "--param", "seconds=0.1", root=tmp_path)
     assert proc2.returncode == 0, proc2.stdout + proc2.stderr
