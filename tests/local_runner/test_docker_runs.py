@@ -213,8 +213,9 @@ def test_ctrl_c_stops_containers_and_leaves_a_resumable_run(
     run_id = f"interrupted-{uuid.uuid4().hex[:8]}"  # unique: a container of an earlier run must not count
     label = {"label": f"campaignlab.local_runner.run={run_id}"}
     # An ignored SIGINT is inherited across exec (and Python then installs no KeyboardInterrupt handler):
-    # in the full suite an earlier in-process test leaves SIGINT ignored in pytest, so give the child a
-    # Python handler here, which exec resets to the default, as a terminal would.
+    # a suite started in the background of a non-interactive shell (`make test &`) runs with SIGINT
+    # ignored, so give the child a Python handler here, which exec resets to the default, as a terminal
+    # would.
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     proc = subprocess.Popen(
         [
