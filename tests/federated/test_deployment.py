@@ -83,8 +83,7 @@ def test_local_federation_three_supernodes(tiny_features: Path, tmp_path: Path):
     assert 'serverapp = "campaignlab.federated.server_app:app"' in app
     # Every process the run started (SuperLink, SuperNodes, their SuperExecs and apps) is gone.
     pids = json.loads((logs / "pids.json").read_text())
-    assert (
-        len(pids["started"]) == 5
-    )  # SuperLink, 3 SuperNodes, `flwr run` and set(pids["started"]) <= set(pids["stopped"])
+    # SuperLink, 3 SuperNodes and `flwr run`; every one of them stopped.
+    assert len(pids["started"]) == 5 and set(pids["started"]) <= set(pids["stopped"])
     assert not [p for p in pids["stopped"] if _alive(p)]
     assert os.environ.get("FLWR_HOME") is None  # the run used its own FLWR_HOME

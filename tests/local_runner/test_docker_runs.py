@@ -209,8 +209,7 @@ def test_ctrl_c_stops_containers_and_leaves_a_resumable_run(
     import docker
 
     client = docker.from_env()
-    # This run's containers only: another test's containers being removed must not count.
-    run_id = f"interrupted-{uuid.uuid4().hex[:8]}"  # unique: a container of an earlier run must not count
+    run_id = f"interrupted-{uuid.uuid4().hex[:8]}"  # this run's containers only, never an earlier run's
     label = {"label": f"campaignlab.local_runner.run={run_id}"}
     # An ignored SIGINT is inherited across exec (and Python then installs no KeyboardInterrupt handler):
     # a suite started in the background of a non-interactive shell (`make test &`) runs with SIGINT
@@ -245,10 +244,6 @@ def test_ctrl_c_stops_containers_and_leaves_a_resumable_run(
         raise AssertionError(f"the runner did not stop within 30 s of Ctrl-C:\n{err[-6000:]}") from None
 
     assert proc.returncode == 130, err
-    # Killed, then removed (the daemon may still be finishing a removal when the runner exits).
-    deadline = time.monotonic() + 20
-    while client.containers.list(all=True, filters=label) and time.monotonic() < deadline:
-        time.sleep(0.2)
     assert client.containers.list(all=True, filters=label) == []
     record = json.loads((tmp_path / "lr-sleepers" / run_id / "run.json").read_text())
     assert record["status"] == "cancelled"
