@@ -94,9 +94,9 @@ def features(work: Path, data_dir: Path, kind: str) -> Path:
 
         embed_dataset(data_dir, out, "local", cache_dir=work / "embed_cache")
     else:
-        from tests.federated.conftest import write_test_features
+        from campaignlab.features.projection import projection_features
 
-        write_test_features(
+        projection_features(
             data_dir, out, dims={"audience": 384, "brand": 384, "creative": 384, "geo": 332, "platform": 384}
         )
     print(f"  features ({kind}) for {data_dir.name} in {time.perf_counter() - t:.0f}s", flush=True)
