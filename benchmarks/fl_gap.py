@@ -1,0 +1,73 @@
+"""Where the federated gap comes from: the centralized model's test macro F1 after every epoch, beside the
+global model's macro F1 after every round of a finished ``campaignlab federate`` run.
+
+Usage::
+
+    python benchmarks/fl_gap.py --run runs/fl_bench/runs/features_local/v28_clean_none_s1_5clients_r4e5_t0 \\
+        --data runs/fl_bench/partitions/features_local/v28_clean_none_s1/homogeneous_5clients
+
+It retrains the run's centralized baseline (same config, same initial weights, same data, same epochs)
+evaluating on the server test set after each epoch, and prints, for each federated round, the number of
+centralized epochs that reach the same score. One CPU thread; about as long as the baseline itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--run", type=Path, required=True, help="a `campaignlab federate` output folder")
+    ap.add_argument("--data", type=Path, required=True, help="its partition folder")
+    args = ap.parse_args()
+
+    import torch
+
+    from campaignlab.federated.config import FederatedConfig
+    from campaignlab.federated.dataset import ArrayData
+    from campaignlab.federated.model import TrainParams, test, train
+    from campaignlab.federated.server_app import initial_model
+    from campaignlab.federated.simulation import load_partition_data
+
+    metrics = json.loads((args.run / "metrics.json").read_text())
+    cfg = FederatedConfig.model_validate(metrics["config"])
+    torch.set_num_threads(1)
+    clients, test_data, _ = load_partition_data(args.data.resolve(), cfg)
+    model = initial_model(cfg, test_data.dims)
+    curve: list[float] = []
+    t0 = time.perf_counter()
+
+    def after_epoch(_stage: str, done: int, total: int) -> None:
+        curve.append(test(model, test_data)["macro_f1"])
+        model.train()  # test() left it in eval mode
+        print(f"  epoch {done}/{total}: {curve[-1]:.4f} ({time.perf_counter() - t0:.0f}s)", flush=True)
+
+    params = TrainParams(
+        epochs=cfg.epoch_budget,
+        batch_size=cfg.model.batch_size,
+        lr=cfg.model.lr,
+        weight_decay=cfg.model.weight_decay,
+        seed=cfg.general.random_seed,
+    )
+    train(model, ArrayData.concat(clients), params, progress=after_epoch)
+    rounds = [r["macro_f1"] for r in metrics["federated"]["rounds"]]
+    print("\n| FL round | FL macro F1 | centralized epochs to reach it |\n|---|---|---|")
+    for i, score in enumerate(rounds):
+        reach = next((e + 1 for e, c in enumerate(curve) if c >= score), None)
+        print(f"| {i} | {score:.4f} | {reach if reach is not None else f'> {len(curve)}'} |")
+    print(
+        f"\ncentralized after {len(curve)} epochs: {curve[-1]:.4f} (the run's baseline: "
+        f"{metrics['centralized']['macro_f1']:.4f}); FL after {len(rounds) - 1} rounds: {rounds[-1]:.4f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
