@@ -14,12 +14,11 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from campaignlab import MODALITIES
 from campaignlab.errors import DataError
 from campaignlab.io import atomic_dir, read_parquet, write_json, write_parquet
 
 from .table import features_schema, vector_column
-
-MODALITY_COLUMNS = ("audience", "brand", "creative", "geo", "platform")
 
 
 def projection_features(
@@ -34,20 +33,20 @@ def projection_features(
         seed: seed of the projection matrices (and of the noise).
         noise: standard deviation of Gaussian noise added to every vector (0: none).
     """
-    missing = [m for m in MODALITY_COLUMNS if m not in dims]
+    missing = [m for m in MODALITIES if m not in dims]
     if missing:
-        raise DataError(f"dims: missing modalities {missing}; expected all of {list(MODALITY_COLUMNS)}")
+        raise DataError(f"dims: missing modalities {missing}; expected all of {list(MODALITIES)}")
     dataset_dir = Path(dataset_dir)
     samples = read_parquet(
         dataset_dir / "samples.parquet",
         {"sample_id": "string", "split": "string", "label": "int", "platform": "string"}
-        | {f"{m}_nodes": "list<int>" for m in MODALITY_COLUMNS},
+        | {f"{m}_nodes": "list<int>" for m in MODALITIES},
     )
     nodes = read_parquet(dataset_dir / "nodes.parquet", {"node_id": "int"})
     n_nodes = int(max(nodes.column("node_id").to_pylist())) + 1
     rng = np.random.default_rng(seed)
     cols: dict[str, pa.Array] = {}
-    for m in MODALITY_COLUMNS:
+    for m in MODALITIES:
         proj = rng.normal(0, 1 / np.sqrt(dims[m]), size=(n_nodes, dims[m])).astype(np.float32)
         lists = samples.column(f"{m}_nodes").to_pylist()
         mat = np.zeros((len(lists), dims[m]), np.float32)
@@ -66,7 +65,7 @@ def projection_features(
             **cols,
             "platform_code": pa.array([code[p] for p in samples.column("platform").to_pylist()], pa.int32()),
         },
-        schema=features_schema({m: dims[m] for m in MODALITY_COLUMNS}),
+        schema=features_schema({m: dims[m] for m in MODALITIES}),
     )
     with atomic_dir(out) as tmp:
         write_parquet(table, tmp / "features.parquet")
@@ -75,7 +74,7 @@ def projection_features(
             {
                 "encoder": "random-projection",
                 "features": "random projections of node multi-hot vectors",
-                "dimensions": {m: dims[m] for m in MODALITY_COLUMNS},
+                "dimensions": {m: dims[m] for m in MODALITIES},
                 "seed": seed,
                 "noise": noise,
                 "platform_codes": code,
