@@ -33,9 +33,9 @@ def main() -> None:
 
     from campaignlab.federated.config import FederatedConfig
     from campaignlab.federated.dataset import ArrayData
-    from campaignlab.federated.model import TrainParams, test, train
+    from campaignlab.federated.model import test, train
     from campaignlab.federated.server_app import initial_model
-    from campaignlab.federated.simulation import load_partition_data
+    from campaignlab.federated.simulation import centralized_params, load_partition_data
 
     metrics = json.loads((args.run / "metrics.json").read_text())
     cfg = FederatedConfig.model_validate(metrics["config"])
@@ -50,14 +50,7 @@ def main() -> None:
         model.train()  # test() left it in eval mode
         print(f"  epoch {done}/{total}: {curve[-1]:.4f} ({time.perf_counter() - t0:.0f}s)", flush=True)
 
-    params = TrainParams(
-        epochs=cfg.epoch_budget,
-        batch_size=cfg.model.batch_size,
-        lr=cfg.model.lr,
-        weight_decay=cfg.model.weight_decay,
-        seed=cfg.general.random_seed,
-    )
-    train(model, ArrayData.concat(clients), params, progress=after_epoch)
+    train(model, ArrayData.concat(clients), centralized_params(cfg), progress=after_epoch)
     rounds = [r["macro_f1"] for r in metrics["federated"]["rounds"]]
     print("\n| FL round | FL macro F1 | centralized epochs to reach it |\n|---|---|---|")
     for i, score in enumerate(rounds):

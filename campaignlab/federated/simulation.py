@@ -125,6 +125,17 @@ def load_partition_data(
     return clients, test_data, m
 
 
+def centralized_params(cfg: FederatedConfig) -> TrainParams:
+    """The centralized baseline's training: the federated epoch budget in one run over all client rows."""
+    return TrainParams(
+        epochs=cfg.epoch_budget,
+        batch_size=cfg.model.batch_size,
+        lr=cfg.model.lr,
+        weight_decay=cfg.model.weight_decay,
+        seed=cfg.general.random_seed,
+    )
+
+
 def centralized_baseline(
     cfg: FederatedConfig, clients: list[ArrayData], test_data: ArrayData, progress: Progress | None = None
 ) -> tuple[dict[str, Any], Any]:
@@ -138,13 +149,7 @@ def centralized_baseline(
     torch.set_num_threads(max(1, int(cfg.backend.client_resources.num_cpus)))
     data = ArrayData.concat(clients)
     model = initial_model(cfg, test_data.dims)
-    params = TrainParams(
-        epochs=cfg.epoch_budget,
-        batch_size=cfg.model.batch_size,
-        lr=cfg.model.lr,
-        weight_decay=cfg.model.weight_decay,
-        seed=cfg.general.random_seed,
-    )
+    params = centralized_params(cfg)
     t0 = time.perf_counter()
     fit = train(model, data, params, progress=progress)
     seconds = time.perf_counter() - t0
