@@ -3,8 +3,9 @@ global model's macro F1 after every round of a finished ``campaignlab federate``
 
 Usage::
 
-    python benchmarks/fl_gap.py --run runs/fl_bench/runs/features_local/v28_clean_none_s1_5clients_r4e5_t0 \\
-        --data runs/fl_bench/partitions/features_local/v28_clean_none_s1/homogeneous_5clients
+    python benchmarks/fl_gap.py --run runs/fl_bench/runs/features_local/v28_clean_none_s1_5clients_r4e5_t0
+
+The partition folder is the one the run recorded in its ``metrics.json`` (``--data`` overrides it).
 
 It retrains the run's centralized baseline (same config, same initial weights, same data, same epochs)
 evaluating on the server test set after each epoch, and prints, for each federated round, the number of
@@ -14,7 +15,6 @@ centralized epochs that reach the same score. One CPU thread; about as long as t
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -26,21 +26,27 @@ sys.path.insert(0, str(REPO))
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--run", type=Path, required=True, help="a `campaignlab federate` output folder")
-    ap.add_argument("--data", type=Path, required=True, help="its partition folder")
+    ap.add_argument("--data", type=Path, help="its partition folder (default: the one in metrics.json)")
     args = ap.parse_args()
 
     import torch
 
+    from campaignlab.errors import DataError
     from campaignlab.federated.config import FederatedConfig
     from campaignlab.federated.dataset import ArrayData
     from campaignlab.federated.model import test, train
     from campaignlab.federated.server_app import initial_model
     from campaignlab.federated.simulation import centralized_params, load_partition_data
+    from campaignlab.io import read_json
 
-    metrics = json.loads((args.run / "metrics.json").read_text())
+    try:
+        metrics = read_json(args.run / "metrics.json")
+    except DataError as err:
+        raise SystemExit(f"--run: {err}") from None
     cfg = FederatedConfig.model_validate(metrics["config"])
     torch.set_num_threads(1)
-    clients, test_data, _ = load_partition_data(args.data.resolve(), cfg)
+    data = args.data or Path(metrics["partition"]["folder"])
+    clients, test_data, _ = load_partition_data(data.resolve(), cfg)
     model = initial_model(cfg, test_data.dims)
     curve: list[float] = []
     t0 = time.perf_counter()
