@@ -7,10 +7,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""
 [[ $(id -u) -eq 0 ]] || SUDO="sudo"
-if ! command -v docker >/dev/null; then
-  echo "docker-setup: installing docker.io" >&2
+# A reachable daemon is what the builds and tests need. A new machine may ship only the Docker *client*
+# (e.g. /usr/local/bin/docker), so the test is for the engine binary, never for `docker`.
+if ! docker info >/dev/null 2>&1 && ! command -v dockerd >/dev/null; then
+  echo "docker-setup: no Docker engine (dockerd) on this machine: installing docker.io" >&2
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq docker.io >/dev/null
+  command -v dockerd >/dev/null || { echo "docker-setup: docker.io installed but dockerd is not on PATH" >&2; exit 1; }
 fi
 if ! docker info >/dev/null 2>&1; then
   if ! pgrep -x dockerd >/dev/null; then
