@@ -13,7 +13,7 @@ from typing import Any, Literal
 import typer
 from pydantic import Field
 
-from campaignlab.clitools import handle_errors
+from campaignlab.cli.common import handle_errors, subgroup
 from campaignlab.config import StrictModel, read_yaml, validate
 from local_runner.errors import ParameterError
 
@@ -118,6 +118,13 @@ def run_local(
 
 
 app.command("run-local")(run_local)
+
+_GROUP_HELP = "KFP pipelines: compile, run locally, submit and schedule on Vertex AI."
+
+
+def register(root: typer.Typer) -> None:
+    """Entry point (``campaignlab.cli``): add ``run-local`` under ``campaignlab pipeline``."""
+    subgroup(root, "pipeline", _GROUP_HELP).command("run-local")(run_local)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from campaignlab.cli import app
+from campaignlab.cli import build_app
+
+app = build_app()
 
 runner = CliRunner()
 

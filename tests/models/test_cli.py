@@ -10,9 +10,11 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from campaignlab.cli import app
+from campaignlab.cli import build_app
 from campaignlab.features import read_feature_arrays
 from tests.conftest import run_cli
+
+app = build_app()
 
 METRIC_KEYS = {"macro_f1", "per_class_f1", "weighted_f1", "accuracy", "confusion_matrix"}
 

@@ -10,7 +10,9 @@ import yaml
 from typer.testing import CliRunner
 
 from campaignlab import __version__
-from campaignlab.cli import app
+from campaignlab.cli import build_app
+
+app = build_app()
 
 runner = CliRunner()
 PIPELINES = ("training", "federated", "experiments", "retraining")

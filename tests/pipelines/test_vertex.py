@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from campaignlab.cli import app
+from campaignlab.cli import build_app
 from tests.fakes.vertex_pipelines_server import VertexFake
+
+app = build_app()
 
 runner = CliRunner()
 TARGET = ["--project", "proj-1", "--region", "europe-west4"]
@@ -148,7 +150,7 @@ def test_schedule_list_and_delete(fake: VertexFake, templates: dict[str, Path]) 
     tasks = job["pipelineSpec"]["root"]["dag"]["tasks"]
     assert all(t["cachingOptions"] == {"enableCache": False} for t in tasks.values())
 
-    res = cli(fake, "schedules", "list", *TARGET, "--json")
+    res = cli(fake, "pipeline", "schedules", "list", *TARGET, "--json")
     assert res.exit_code == 0, res.output
     rows = json.loads(res.stdout)
     assert [(r["display_name"], r["cron"], r["max_run_count"]) for r in rows] == [
@@ -156,11 +158,11 @@ def test_schedule_list_and_delete(fake: VertexFake, templates: dict[str, Path]) 
     ]
     sid = rows[0]["name"].rsplit("/", 1)[-1]
 
-    res = cli(fake, "schedules", "delete", sid, *TARGET)
+    res = cli(fake, "pipeline", "schedules", "delete", sid, *TARGET)
     assert res.exit_code == 0, res.output
     assert fake.calls("delete_schedule")[0].path.endswith(f"/schedules/{sid}")
     assert fake.schedules == {}
-    res = cli(fake, "schedules", "delete", sid, *TARGET)
+    res = cli(fake, "pipeline", "schedules", "delete", sid, *TARGET)
     assert res.exit_code == 2 and "not found" in res.output
 
 
