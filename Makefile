@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PRESET ?= v25
 SCALE ?= 0.02
 
-.PHONY: help setup run test lint bench-generate bench-embed images compile bench-local-runner bench-fl bench-results
+.PHONY: help setup run test test-fast lint bench-generate bench-embed images compile bench-local-runner bench-fl bench-results
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -18,6 +18,9 @@ run: setup ## Main job: build images, run the training pipeline locally in Docke
 
 test: setup ## Run the whole test suite (what CI runs)
 	@bash scripts/test.sh
+
+test-fast: setup ## Inner loop: lint and the tests that need no Docker and are not slow
+	@bash scripts/test.sh --fast
 
 lint: setup ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy

@@ -5,9 +5,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 FLWR_TELEMETRY_ENABLED=0
+# `--fast` (make test-fast): the inner loop, without Docker and without the slow tests.
+fast=0
+if [[ "${1:-}" == "--fast" ]]; then
+  fast=1
+  shift
+  set -- -m "not docker and not slow" "$@"
+fi
 # Real parts: the Docker engine and the project images, Chromium for the web page, PostgreSQL binaries.
-bash scripts/docker-setup.sh
-bash containers/build.sh
+if [[ $fast == 0 ]]; then
+  bash scripts/docker-setup.sh
+  bash containers/build.sh
+fi
 bash scripts/ensure-chromium.sh
 bash scripts/ensure-postgres.sh
 "$BIN/ruff" check .
