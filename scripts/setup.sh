@@ -12,6 +12,7 @@ if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
   exit 0
 fi
 echo "setup: creating $VENV and installing dependencies (first run takes a few minutes)" >&2
+t0=$SECONDS
 [[ -x "$VENV/bin/python" ]] || "$PY" -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --upgrade pip >&2
 if ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
@@ -19,3 +20,4 @@ if ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
 fi
 "$VENV/bin/pip" install -q -e ".[all,dev]" >&2
 echo "$want" > "$stamp"
+echo "== step venv (scripts/setup.sh): $((SECONDS - t0)) s" >&2
