@@ -29,7 +29,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .dataset import LABEL_NAMES, MODALITIES, ArrayData
+from campaignlab.evaluation.metrics import scores
+
+from .dataset import MODALITIES, ArrayData
 
 if TYPE_CHECKING:  # torch is imported inside functions so the CLI stays light
     import torch
@@ -206,19 +208,6 @@ def predict_proba(model: Any, data: ArrayData, batch_size: int = 4096) -> np.nda
     return torch.cat(outs).numpy() if outs else np.zeros((0, 3), np.float32)
 
 
-def scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
-    """Macro F1 (the report's score), per-class F1 and accuracy."""
-    from sklearn.metrics import f1_score
-
-    per = f1_score(y_true, y_pred, labels=[0, 1, 2], average=None, zero_division=0)
-    out = {
-        "macro_f1": float(np.mean(per)),
-        "accuracy": float(np.mean(y_true == y_pred)) if len(y_true) else 0.0,
-    }
-    out.update({f"f1_{name.lower()}": float(v) for name, v in zip(LABEL_NAMES, per, strict=True)})
-    return out
-
-
 def test(model: Any, data: ArrayData, batch_size: int = 4096) -> dict[str, float]:
     """Evaluate: ``loss`` (the training loss, mean per sample), macro F1, per-class F1, accuracy, N."""
     import torch
@@ -235,7 +224,7 @@ def test(model: Any, data: ArrayData, batch_size: int = 4096) -> dict[str, float
             probs.append(class_probabilities(out))
     pred = torch.cat(probs).argmax(dim=-1).numpy() if probs else np.zeros(0, np.int64)
     res = {"loss": total / max(len(data), 1), "num-examples": float(len(data))}
-    res.update(scores(data.y, pred))
+    res.update(scores(data.y, pred))  # macro F1, per-class F1, weighted F1s, accuracy
     return res
 
 
