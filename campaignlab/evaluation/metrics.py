@@ -9,7 +9,7 @@ these functions, so one name means one number everywhere. The F1 scores come fro
 | ``macro_f1`` | unweighted mean of the three per-class F1: the leaderboard's ranking metric |
 | ``f1_negative``, ``f1_average``, ``f1_positive`` | F1 of each class (0 Negative, 1 Average, 2 Positive) |
 | ``weighted_f1`` | per-class F1 weighted by class support (scikit-learn's ``average="weighted"``) |
-| ``priority_weighted_f1`` | 0.5 F1(Positive) + 0.4 F1(Negative) + 0.1 F1(Average): the report's LightGBM objective |
+| ``priority_weighted_f1`` | 0.5 F1 Positive + 0.4 F1 Negative + 0.1 F1 Average: LightGBM's tuning metric |
 | ``accuracy`` | share of samples predicted right |
 
 Macro F1 ranks (multimodal report, "Experimentation"): every class counts equally, so a model cannot

@@ -16,7 +16,14 @@ from tests.conftest import run_cli
 
 app = build_app()
 
-METRIC_KEYS = {"macro_f1", "per_class_f1", "weighted_f1", "priority_weighted_f1", "accuracy", "confusion_matrix"}
+METRIC_KEYS = {
+    "macro_f1",
+    "per_class_f1",
+    "weighted_f1",
+    "priority_weighted_f1",
+    "accuracy",
+    "confusion_matrix",
+}
 
 
 def write_params(path: Path, params: dict) -> Path:
