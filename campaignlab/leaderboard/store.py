@@ -223,12 +223,22 @@ class Store:
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
         # Keep the host's logging setup: env.py does not call fileConfig.
-        with self._write_lock, self.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
+        with self._write_lock, self.engine.connect() as conn:
+            if self.is_sqlite:
+                # SQLite's batch migrations copy tables; foreign keys must be off while they do (the
+                # pragma is ignored inside a transaction, hence before begin()).
+                conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                conn.commit()
             try:
-                command.upgrade(cfg, "head")
+                with conn.begin():
+                    cfg.attributes["connection"] = conn
+                    command.upgrade(cfg, "head")
             except sa.exc.OperationalError as err:
                 raise ConfigError(f"db: cannot open or migrate the database: {err.orig}") from None
+            finally:
+                if self.is_sqlite:
+                    conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                    conn.commit()
         path = sqlite_file(self.url)
         if path is not None:
             restrict_sqlite_files(path)  # the WAL and shared-memory files exist from now on
