@@ -45,6 +45,7 @@ from campaignlab.leaderboard.config import (
     DEFAULT_SCORE_DECIMALS,
     VERSION_NAME_RE,
     check_model_name,
+    model_name_pattern,
 )
 from campaignlab.leaderboard.http import SecurityHeaders, csp, read_body_limited
 from campaignlab.leaderboard.public import (
@@ -290,7 +291,14 @@ def create_app(
         request: Request,
         model: Annotated[
             str,
-            Query(max_length=120, description="model name shown in the ranking (printable text)"),
+            Query(
+                description="model name shown in the ranking: at most 120 characters of printable text: "
+                "no control, format (bidirectional, zero-width, tag U+E0000-U+E007F) or separator "
+                "characters other than the plain space",
+                # Documented for clients and fuzzers; checked by check_model_name, whose message is
+                # readable (pydantic's would quote this 10 KB pattern).
+                json_schema_extra={"pattern": model_name_pattern()},
+            ),
             AfterValidator(check_model_name),
         ] = "",
         idempotency_key: str | None = Header(

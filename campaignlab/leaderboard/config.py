@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from pathlib import Path
@@ -20,9 +21,11 @@ DEFAULT_HEADER_TIMEOUT = 10.0  # seconds for a request's headers to arrive
 DEFAULT_BODY_TIMEOUT = 60.0  # seconds for an upload's body to arrive (20 MB at ~350 KB/s)
 MODEL_MAX_CHARS = 120
 # Unicode categories a model name may not hold: controls (NUL, CR, LF, ...), format characters (the
-# bidirectional overrides U+202A-U+202E and isolates U+2066-U+2069, zero-width joiners), separators
-# other than the plain space, surrogates, private-use and unassigned code points.
-_FORBIDDEN_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+# bidirectional overrides U+202A-U+202E and isolates U+2066-U+2069, zero-width joiners), line and
+# paragraph separators, and spaces other than the plain one. Private-use and unassigned code points
+# are let through: they cannot move or hide text (they show as boxes), and excluding them would take
+# a 10 KB pattern in the API schema. (Lone surrogates never reach here: a URL's UTF-8 cannot hold them.)
+_FORBIDDEN_CATEGORIES = {"Cc", "Cf", "Zl", "Zp"}
 VERSION_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 RESEARCHER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
@@ -72,6 +75,12 @@ def redact_url(url: str) -> str:
     return re.sub(r"://([^:/@]+):[^@/]*@", r"://\1:***@", url)
 
 
+def _forbidden(ch: str) -> str | None:
+    """The Unicode category of ``ch`` when a model name may not hold it, else None."""
+    cat = unicodedata.category(ch)
+    return cat if cat in _FORBIDDEN_CATEGORIES or (cat == "Zs" and ch != " ") else None
+
+
 def check_model_name(model: str) -> str:
     """A model name as shown in the ranking: printable text of at most 120 characters.
 
@@ -82,13 +91,34 @@ def check_model_name(model: str) -> str:
     if len(model) > MODEL_MAX_CHARS:
         raise ValueError(f"expected at most {MODEL_MAX_CHARS} characters (got {len(model)})")
     for ch in model:
-        cat = unicodedata.category(ch)
-        if cat in _FORBIDDEN_CATEGORIES or (cat == "Zs" and ch != " "):
+        cat = _forbidden(ch)
+        if cat is not None:
             raise ValueError(
                 "expected printable text without control, bidirectional-override or invisible "
                 f"characters (found U+{ord(ch):04X}, Unicode category {cat})"
             )
     return model
+
+
+@functools.cache
+def model_name_pattern() -> str:
+    """:func:`check_model_name`'s rule for the basic multilingual plane, as a regular expression.
+
+    For the OpenAPI schema: a negated class of the forbidden ranges of this Python's Unicode database
+    (a few dozen, built once). The few forbidden code points above U+FFFF (format characters such as
+    the invisible tag characters U+E0000-U+E007F) cannot be written in a pattern that both ECMA-262
+    (JSON Schema's dialect) and Python read the same way; the schema's description names them.
+    """
+    ranges: list[tuple[int, int]] = []
+    for cp in range(0x10000):
+        if _forbidden(chr(cp)) is None:
+            continue
+        if ranges and ranges[-1][1] == cp - 1:
+            ranges[-1] = (ranges[-1][0], cp)
+        else:
+            ranges.append((cp, cp))
+    body = "".join(f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}" for a, b in ranges)
+    return f"^[^{body}]{{0,{MODEL_MAX_CHARS}}}$"
 
 
 class _DbModel(StrictModel):

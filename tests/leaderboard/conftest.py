@@ -67,8 +67,10 @@ class Server:
     proc: subprocess.Popen | None = None
     logs: list[Path] = field(default_factory=list)
     serve_args: list[str] = field(default_factory=list)  # replaces --db DB (e.g. a PostgreSQL URL)
-    # Flags on top of --max-upload-mb; the shared fixture lifts the quota (the defaults are tested alone).
-    extra_args: list[str] = field(default_factory=lambda: ["--daily-quota", "1000"])
+    # The shared fixture lifts the quota and lowers the upload limit; test_attacks.py serves the defaults.
+    extra_args: list[str] = field(
+        default_factory=lambda: ["--daily-quota", "1000", "--max-upload-mb", str(MAX_UPLOAD_MB)]
+    )
 
     @property
     def url(self) -> str:
@@ -80,8 +82,6 @@ class Server:
         db_args = self.serve_args or ["--db", str(self.db)]
         cmd = [sys.executable, "-m", "campaignlab", "leaderboard", "serve", *db_args]
         cmd += ["--host", "127.0.0.1", "--port", str(self.port), *self.extra_args]
-        if "--max-upload-mb" not in self.extra_args:
-            cmd += ["--max-upload-mb", str(MAX_UPLOAD_MB)]
         with log.open("wb") as fh:
             self.proc = subprocess.Popen(
                 cmd, cwd=REPO, stdout=fh, stderr=subprocess.STDOUT, env=os.environ.copy()

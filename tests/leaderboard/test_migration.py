@@ -121,7 +121,7 @@ def test_a_release_database_upgrades_in_place(old_release: Path, tiny_dataset: P
         assert s["weighted_f1"] == pytest.approx(f1_score(y, pred, average="weighted"), abs=1e-12)
         if old_sub["k"]:
             assert s["weighted_f1"] != pytest.approx(s["priority_weighted_f1"], abs=1e-6)
-        owner, table = store.submission_predictions(old_sub["id"])
+        _owner, table = store.submission_predictions(old_sub["id"])
         assert table["label"].to_pylist() == pred.tolist()
         view = submission_view(new, version, 4)
         assert view["scores"]["priority_weighted_f1"] == round(was["weighted_f1"], 4)
