@@ -194,29 +194,26 @@ def create_app(
     async def _predictions_error(_r: Request, err: PredictionsError) -> JSONResponse:
         return JSONResponse({"detail": err.summary, "problems": err.problems}, status_code=err.status)
 
-    @app.exception_handler(QuotaExceededError)
-    async def _quota(_r: Request, err: QuotaExceededError) -> JSONResponse:
-        return JSONResponse({"detail": str(err)}, 429, headers={"Retry-After": str(err.retry_after)})
+    # Error class -> status (most specific first: Starlette picks the handler by the class's MRO).
+    statuses: list[tuple[type[CampaignlabError], int]] = [
+        (QuotaExceededError, 429),
+        (IdempotencyConflictError, 422),
+        (CompetitionEndedError, 409),
+        (NotFoundError, 404),
+        (DataError, 404),  # e.g. a split file the version does not have
+        (CampaignlabError, 400),
+    ]
 
-    @app.exception_handler(IdempotencyConflictError)
-    async def _idempotency(_r: Request, err: IdempotencyConflictError) -> JSONResponse:
-        return JSONResponse({"detail": str(err)}, status_code=422)
+    def _answer(status: int) -> Any:
+        async def handler(_r: Request, err: Exception) -> JSONResponse:
+            retry = getattr(err, "retry_after", None)
+            headers = {"Retry-After": str(retry)} if retry is not None else None
+            return JSONResponse({"detail": str(err)}, status, headers=headers)
 
-    @app.exception_handler(CompetitionEndedError)
-    async def _ended(_r: Request, err: CompetitionEndedError) -> JSONResponse:
-        return JSONResponse({"detail": str(err)}, status_code=409)
+        return handler
 
-    @app.exception_handler(NotFoundError)
-    async def _not_found(_r: Request, err: NotFoundError) -> JSONResponse:
-        return JSONResponse({"detail": str(err)}, status_code=404)
-
-    @app.exception_handler(DataError)
-    async def _data_error(_r: Request, err: DataError) -> JSONResponse:
-        return JSONResponse({"detail": str(err)}, status_code=404)
-
-    @app.exception_handler(CampaignlabError)
-    async def _bad_request(_r: Request, err: CampaignlabError) -> JSONResponse:
-        return JSONResponse({"detail": str(err)}, status_code=400)
+    for cls, status in statuses:
+        app.add_exception_handler(cls, _answer(status))
 
     @app.get("/healthz")
     def healthz() -> Health:

@@ -170,20 +170,22 @@ def test_compression_bombs_are_refused_before_decoding_with_bounded_memory(blind
     with blind.client("eve") as c:
         n_test = c.get("/api/versions/v25s").json()["n_test"]
     n = 10_000_000
+    # Dictionary-encoded strings without a stored Arrow schema: a plain reader expands every row.
+    ids = pa.DictionaryArray.from_arrays(
+        pa.array(np.arange(n, dtype=np.int32) % 7), pa.array(list("abcdefg"))
+    )
     rows_bomb = parquet_bytes(
-        pa.table(
-            {
-                "sample_id": pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), pa.array(["x"])),
-                "label": pa.array(np.zeros(n, np.int8)),
-            }
-        ),
+        pa.table({"sample_id": ids, "label": pa.array(np.zeros(n, np.int8))}),
         compression="zstd",
+        store_schema=False,
     )
     long_id = pa.DictionaryArray.from_arrays(
         pa.array(np.zeros(n_test, np.int32)), pa.array(["a" * (16 << 20)])
     )
     string_bomb = parquet_bytes(
-        pa.table({"sample_id": long_id, "label": pa.array(np.zeros(n_test, np.int8))}), compression="zstd"
+        pa.table({"sample_id": long_id, "label": pa.array(np.zeros(n_test, np.int8))}),
+        compression="zstd",
+        store_schema=False,
     )
     wide = {f"prob_{i}": pa.array(np.zeros(n_test, np.int8)) for i in range(20_000)}
     columns_bomb = parquet_bytes(
