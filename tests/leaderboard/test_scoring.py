@@ -29,6 +29,29 @@ def parquet(ids: list, labels: list, label_type: pa.DataType = pa.int8()) -> byt
     return buf.getvalue()
 
 
+def _bytes(table: pa.Table) -> bytes:
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    return buf.getvalue()
+
+
+INVALID_UTF8 = _bytes(
+    pa.table(
+        {
+            "sample_id": pa.array([b"\xff" + i.encode() for i in IDS], pa.binary()).view(pa.string()),
+            "label": pa.array(TRUE),
+        }
+    )
+)
+WIDE = _bytes(pa.table({"sample_id": IDS, "label": TRUE, **{f"p{i}": TRUE for i in range(38)}}))
+LONG_ID = _bytes(pa.table({"sample_id": ["x" * 300, *IDS[1:]], "label": TRUE}))
+
+
+def test_unsigned_label_columns_are_read() -> None:
+    s = score(parquet(IDS, TRUE.tolist(), pa.uint8())).scores["public"]
+    assert s["macro_f1"] == 1.0
+
+
 def test_scores_worked_out_by_hand() -> None:
     # Prepare: predictions in shuffled order; s1 (true 0) predicted 1, s5 (true 2) predicted 1.
     data = parquet(["s5", "s4", "s3", "s2", "s1", "s0"], [1, 2, 1, 1, 1, 0])
@@ -95,6 +118,10 @@ def test_csv_and_extra_columns_accepted() -> None:
         (parquet([*IDS[:5], "zz"], [0, 0, 1, 1, 2, 1]), 422, ["not in the test split: 'zz'"]),
         (parquet(IDS, [0, 3, 1, -1, 2, 2]), 422, ["2 label(s) outside {0, 1, 2}", "'s1', 's3'", "3, -1"]),
         (parquet(IDS, [0, None, 1, 1, 2, 2]), 422, ["1 row(s) have no label"]),
+        (parquet(IDS, [0, 0, 1, 1, 2, 2**64 - 1], pa.uint64()), 422, [f"-> {2**64 - 1}"]),
+        (INVALID_UTF8, 422, ["column sample_id holds invalid UTF-8"]),
+        (WIDE, 422, ["has 40 columns; at most 32"]),
+        (LONG_ID, 422, ["holds a value of 300 bytes"]),
     ],
 )
 def test_bad_predictions_say_what_is_wrong(data: bytes, status: int, needles: list[str]) -> None:
