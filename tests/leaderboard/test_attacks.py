@@ -27,6 +27,7 @@ from campaignlab.leaderboard.client import submit_predictions
 from tests.conftest import run_cli
 from tests.leaderboard.conftest import Server, free_port
 
+pytestmark = pytest.mark.slow  # minutes: a generated dataset, several servers
 SECRET_SEED = 0xC3A1_59E2_7D04_B86F_1E2D_93A7_5C60_F4B1  # 128 bits, as secrets.randbits(128) gives
 SCALE = 0.01
 LIMIT_MB = 200  # the stated bound: no upload makes the server allocate more than this
@@ -376,3 +377,38 @@ def test_slow_headers_and_trickled_uploads_are_cut_off(impatient: Server) -> Non
                 closed = True
                 break
         assert closed, "the trickling client was never disconnected"
+
+
+def test_reveal_ends_the_competition_and_ranks_on_the_private_part(blind: Server) -> None:
+    # Runs last in this module: after it, v25s takes no more submissions.
+    with blind.client("trent") as c:
+        before = c.get("/api/versions/v25s/ranking").json()
+    assert before["ranked_on"] == "public" and before["submissions"]
+    assert all(s["private_scores"] is None for s in before["submissions"])
+    bad = run_cli(
+        "leaderboard",
+        "add-version",
+        "x",
+        "--dataset",
+        blind.root,
+        "--db",
+        blind.db,
+        "--ends-at",
+        "2030-01-01T00:00",
+    )
+    assert bad.returncode == 2 and "ends_at" in bad.stderr and "zone" in bad.stderr
+    out = run_cli("leaderboard", "reveal", "v25s", "--db", blind.db, check=True)
+    assert "the private part now ranks" in out.stdout
+    with blind.client("trent") as c:
+        after = c.get("/api/versions/v25s/ranking").json()
+        version = c.get("/api/versions/v25s").json()
+        refused = c.post("/api/versions/v25s/submissions", content=b"sample_id,label\n")
+    assert version["competition"]["ended"] is True and after["ranked_on"] == "private"
+    rows = after["submissions"]
+    assert all(s["private_scores"] is not None for s in rows)
+    macro = [s["private_scores"]["macro_f1"] for s in rows]
+    assert macro == sorted(macro, reverse=True)
+    assert {s["id"]: s["scores"] for s in rows} == {s["id"]: s["scores"] for s in before["submissions"]}
+    assert refused.status_code == 409 and "competition ended" in refused.json()["detail"]
+    page = httpx.get(f"{blind.url}/versions/v25s", timeout=30).text
+    assert "private part of the test split" in page and "public macro F1" in page

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
@@ -19,6 +20,7 @@ from schemathesis import GenerationMode
 
 from tests.leaderboard.conftest import Server
 
+pytestmark = pytest.mark.slow  # a few minutes of fuzzing
 EXAMPLES = 25  # per operation; the API has 11
 
 
