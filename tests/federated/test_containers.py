@@ -28,7 +28,7 @@ def _docker(*args: str) -> list[str]:
 def test_federation_in_containers_two_rounds_three_supernodes(tiny_features: Path, tmp_path: Path) -> None:
     images = REPO / "build" / "images.json"
     assert images.is_file(), "build the images first: bash containers/build.sh fl (make test does)"
-    image = json.loads(images.read_text())["fl"]
+    image = json.loads(images.read_text())["images"]["fl"]
     parts = tmp_path / "parts"
     part = partition(tiny_features, PartitionConfig(num_clients=3, data_split="homogeneous"), parts)
     cfg = tmp_path / "fl.yaml"
