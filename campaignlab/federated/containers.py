@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -154,6 +156,15 @@ def run_container_deployment(
 
     deadline = time.monotonic() + timeout
     names = [link] + [f"{prefix}-supernode-{i}" for i in range(len(manifest["client_files"]))]
+    # A SIGTERM (a scheduler, a test timeout) would end Python without `finally`: turn it into an
+    # exception, so the containers and the network are removed all the same.
+    old_term = None
+    if threading.current_thread() is threading.main_thread():
+
+        def _terminated(signum: int, frame: Any) -> None:
+            raise DeploymentError("stopped by SIGTERM; the run's containers and network are removed")
+
+        old_term = signal.signal(signal.SIGTERM, _terminated)
     try:
         docker("network", "create", *label, network)
         link_tls = (
@@ -215,7 +226,7 @@ def run_container_deployment(
             "-v", f"{home}:/flwr_home", *tls_mount, "-v", f"{app_dir}:/app", "--entrypoint", "flwr", image,
             "run", "/app", CONNECTION, "--stream",
         )  # fmt: skip
-        while state(runner).startswith("running"):
+        while state(runner).split(" ")[0] in ("created", "running"):
             for name in names:
                 if not state(name).startswith("running"):
                     raise DeploymentError(
@@ -260,6 +271,8 @@ def run_container_deployment(
             docker("rm", "-f", *ids["containers"], check=False, timeout=120)
         for net in run_labelled(run_id)["networks"]:
             docker("network", "rm", net, check=False)
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
         left = run_labelled(run_id)
         (logs / "cleanup.json").write_text(
             json.dumps({"run_id": run_id, "containers": started, "left": left}, indent=2) + "\n"
