@@ -164,7 +164,8 @@ def partition(features_dir: str | Path, cfg: PartitionConfig, out: str | Path) -
     test_idx = np.flatnonzero(split == "test")
     if len(train_idx) < cfg.num_clients:
         raise ConfigError(
-            f"num_clients: {cfg.num_clients} clients but only {len(train_idx)} training rows in {features_dir}"
+            f"num_clients: {cfg.num_clients} clients but only {len(train_idx)} training rows in "
+            f"{features_dir}"
         )
     if len(test_idx) == 0:
         raise DataError(f"{features_dir}: no 'test' rows for the server test set")
