@@ -140,10 +140,10 @@ class ReferenceCheck(fs.Strategy):
         for msg in replies:
             if msg.has_error():
                 continue
-            metrics = next(iter(msg.content.metric_records.values()), {})
-            who = metrics.get(PARTITION_KEY, msg.metadata.src_node_id)
+            metrics: dict[str, Any] = dict(next(iter(msg.content.metric_records.values()), {}))
+            who = int(metrics.get(PARTITION_KEY, msg.metadata.src_node_id))
             arrays = next(iter(msg.content.array_records.values()))
-            scored.append((float(self.scorer(arrays)), int(who), msg))
+            scored.append((float(self.scorer(arrays)), who, msg))
         if not scored:
             return self.strategy.aggregate_train(server_round, replies)
         median = statistics.median(s for s, _, _ in scored)
