@@ -335,6 +335,7 @@ def cmd_tune(args: argparse.Namespace, work: Path) -> None:
         ("FedAvgM lr 1 m 0.9", avgm(1.0, 0.9)),
         ("FedAvgM lr 1.5 m 0.5", avgm(1.5, 0.5)),
         ("FedAdam eta 3e-3", strategy_config("FedAdam", {"eta": 3e-3})),
+        ("FedAdam eta 3e-2", strategy_config("FedAdam", {"eta": 3e-2})),
         ("FedYogi eta 3e-3", strategy_config("FedYogi", {"eta": 3e-3})),
         ("FedAvgM lr 2 m 0.5", avgm(2.0, 0.5)),
         ("FedAdam eta 1e-3", strategy_config("FedAdam", {"eta": 1e-3})),
