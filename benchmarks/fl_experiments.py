@@ -183,9 +183,13 @@ def partitions(
 # ---------------------------------------------------------------------------------------------- runs
 
 
+def run_dir(work: Path, part: Path, tag: str) -> Path:
+    return work / "runs" / part.parent.parent.name / part.parent.name / part.name / tag
+
+
 def federate(work: Path, part: Path, tag: str, config: dict[str, Any]) -> dict[str, Any]:
     """One ``campaignlab federate`` run in a fresh process (Ray is started and stopped per run)."""
-    run = work / "runs" / part.parent.parent.name / part.parent.name / part.name / tag
+    run = run_dir(work, part, tag)
     if (run / "metrics.json").is_file():
         return dict(json.loads((run / "metrics.json").read_text()))
     base: dict[str, Any] = {
@@ -345,6 +349,7 @@ def cmd_tune(args: argparse.Namespace, work: Path) -> None:
         ),
     ]
     only = set(args.only or [])
+    skipped: list[str] = []
     # The FedAvg (Mean) run that also trains the centralized reference is the first candidate.
     central = federate(work, part, "centralized_ref", {"server": {"strategy": "Mean"}, "general": {}})
     gap0 = 100 * (f1(central["centralized"]) - f1(central["federated"]["final"]))
@@ -354,6 +359,9 @@ def cmd_tune(args: argparse.Namespace, work: Path) -> None:
             continue
         tag = "tune_" + "".join(c if c.isalnum() else "_" for c in label)
         conf = {**conf, "general": {"centralized_baseline": False}}
+        if args.cached_only and not (run_dir(work, part, tag) / "metrics.json").is_file():
+            skipped.append(label)
+            continue
         m = federate(work, part, tag, conf)
         gap = 100 * (f1(central["centralized"]) - f1(m["federated"]["final"]))
         rows.append([label, f1(m["federated"]["final"]), round(gap, 2), rounds_str(m)])
@@ -364,6 +372,7 @@ def cmd_tune(args: argparse.Namespace, work: Path) -> None:
         "x 5 local epochs. Gap = centralized (same data, 20 epochs) minus FL, on the validation rows, "
         f"in macro-F1 points. Centralized on validation: {f1(central['centralized']):.4f}.\n\n"
         + table(["candidate", "FL validation macro F1", "gap (points)", "rounds 0..4"], rows)
+        + (f"\n\nNot run (time): {', '.join(skipped)}." if skipped else "")
     )
     write_page(f"tune_s{args.scale:g}", "Federated: strategy screen (validation rows)", body, args)
 
@@ -655,6 +664,9 @@ def cmd_attack(args: argparse.Namespace, work: Path) -> None:
                     "client": {"attack": {"kind": kind, "clients": bad, "factor": factor}},
                     "general": {"centralized_baseline": False},
                 }
+                if args.cached_only and not (run_dir(work, part, tag) / "metrics.json").is_file():
+                    rows.append([f"{f} of {n}", kind, label, "not run (time)", ""])
+                    continue
                 m = federate(work, part, tag, conf)
                 ref = m["federated"].get("reference_check") or {}
                 left = "; ".join(f"r{r}: {v['left_out']}" for r, v in ref.items()) if ref else ""
@@ -693,6 +705,7 @@ def main() -> None:
     ap.add_argument("--features", choices=["local", "projection"], default="local")
     ap.add_argument("--clients", type=int, nargs="+", default=None, help="client counts (report, privacy)")
     ap.add_argument("--only", nargs="*", help="tune: only these candidates (labels)")
+    ap.add_argument("--cached-only", action="store_true", help="tune/attack: only runs already made")
     ap.add_argument("--proximal-mu", type=float, default=0.01, help="hetero: FedProx mu")
     ap.add_argument("--noise", type=float, nargs="+", default=[0.01, 0.1, 1.0], help="privacy: multipliers")
     ap.add_argument("--clipping-norm", type=float, default=2.0, help="privacy: C")
