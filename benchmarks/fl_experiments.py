@@ -353,7 +353,7 @@ def cmd_tune(args: argparse.Namespace, work: Path) -> None:
     # The FedAvg (Mean) run that also trains the centralized reference is the first candidate.
     central = federate(work, part, "centralized_ref", {"server": {"strategy": "Mean"}, "general": {}})
     gap0 = 100 * (f1(central["centralized"]) - f1(central["federated"]["final"]))
-    rows = [["Mean (FedAvg)", f1(central["federated"]["final"]), round(gap0, 2), rounds_str(central)]]
+    rows = [["Mean (FedAvg)", f1(central["federated"]["final"]), f"{gap0:.2f}", rounds_str(central)]]
     for label, conf in candidates:
         if only and label not in only:
             continue
@@ -364,7 +364,7 @@ def cmd_tune(args: argparse.Namespace, work: Path) -> None:
             continue
         m = federate(work, part, tag, conf)
         gap = 100 * (f1(central["centralized"]) - f1(m["federated"]["final"]))
-        rows.append([label, f1(m["federated"]["final"]), round(gap, 2), rounds_str(m)])
+        rows.append([label, f1(m["federated"]["final"]), f"{gap:.2f}", rounds_str(m)])
     rows.sort(key=lambda r: -r[1])
     body = (
         "Strategy screen on a **validation split of the training rows** (a stratified 15% of the clients' "
