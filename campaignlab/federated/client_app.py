@@ -110,5 +110,12 @@ def train_handler(msg: Message, context: Context) -> Message:
 def evaluate_handler(msg: Message, context: Context) -> Message:
     """Evaluate the received global model on the local file (loss, macro F1, per-class F1)."""
     _cfg, data, model, _config = _setup(msg, context)
-    res: dict[str, Any] = {**test(model, data), "num-examples": len(data)}
+    # The same weight keys as the training replies: the strategy aggregates both with one key.
+    pid = _partition_id(context)
+    res: dict[str, Any] = {
+        **test(model, data),
+        "num-examples": len(data),
+        UNIT_WEIGHT_KEY: 1,
+        PARTITION_KEY: pid,
+    }
     return Message(content=RecordDict({"metrics": MetricRecord(res)}), reply_to=msg)
