@@ -2,6 +2,7 @@
 
 from kfp import dsl
 
+from campaignlab.federated.config import default_config
 from components import (
     compare_federated,
     embed,
@@ -11,6 +12,9 @@ from components import (
     partition,
     train_hierarchical_lgbm,
 )
+
+# The federated defaults have one source, campaignlab/federated/default.yaml.
+_D = default_config()
 
 
 @dsl.pipeline(
@@ -25,10 +29,13 @@ def experiments(
     encoder: str = "local",
     embedding_dim: int = 384,
     federated_preset: str = "v28",
-    split: str = "homogeneous",
-    alpha: float = 0.1,
-    num_rounds: int = 4,
-    local_epochs: int = 5,
+    data_split: str = _D.general.data_split,
+    alpha: float = _D.general.alpha,
+    strategy: str = _D.server.strategy,
+    num_rounds: int = _D.server.num_rounds,
+    local_epochs: int = _D.model.local_epochs,
+    optuna_n_trials: int = _D.model.optuna_n_trials,
+    num_cpus: float = _D.backend.client_resources.num_cpus,
 ):
     """Run one LightGBM baseline per preset and one federation (with its centralized baseline) per
     client count, in parallel.
@@ -42,10 +49,13 @@ def experiments(
         encoder: local or vertex text embeddings.
         embedding_dim: text embedding dimension.
         federated_preset: the preset the client-count sweep runs on.
-        split: homogeneous or heterogeneous partition.
+        data_split: homogeneous or heterogeneous partition.
         alpha: Dirichlet alpha of the heterogeneous split.
+        strategy: server strategy (Mean = FedAvg, FedAvgM, FedAdam, ...).
         num_rounds: federated rounds.
         local_epochs: client epochs per round.
+        optuna_n_trials: Optuna trials before each federation (0 = none).
+        num_cpus: CPUs per simulated client.
     """
     with dsl.ParallelFor(items=presets, parallelism=3, name="per-preset") as preset:
         data = generate(preset=preset, seed=seed, scale=scale, noise=noise)
@@ -60,14 +70,19 @@ def experiments(
         dataset=fed_data.outputs["dataset"], encoder=encoder, dim=embedding_dim
     ).set_display_name("embed federated data")
     with dsl.ParallelFor(items=client_counts, parallelism=3, name="per-client-count") as n:
-        parts = partition(features=fed_feats.outputs["features"], clients=n, split=split, alpha=alpha)
+        parts = partition(
+            features=fed_feats.outputs["features"], num_clients=n, data_split=data_split, alpha=alpha
+        )
         fed = federate(
             partitions=parts.outputs["partitions"],
-            clients=n,
+            strategy=strategy,
+            num_clients=n,
             num_rounds=num_rounds,
             local_epochs=local_epochs,
-            seed=seed,
-            split=split,
+            optuna_n_trials=optuna_n_trials,
+            random_seed=seed,
+            data_split=data_split,
             alpha=alpha,
+            num_cpus=num_cpus,
         )
         compare_federated(run=fed.outputs["run"])

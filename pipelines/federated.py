@@ -2,10 +2,14 @@
 
 from kfp import dsl
 
+from campaignlab.federated.config import default_config
 from components import compare_federated, embed, federate, generate, partition
 
+# The federated defaults have one source, campaignlab/federated/default.yaml.
+_D = default_config()
 
-@dsl.pipeline(name="campaignlab-federated", description="Federated (Flower FedAvg) vs centralized training.")
+
+@dsl.pipeline(name="campaignlab-federated", description="Federated (Flower) vs centralized training.")
 def federated(
     preset: str = "v28",
     seed: int = 42,
@@ -15,16 +19,17 @@ def federated(
     encoder: str = "local",
     embedding_task: str = "classification",
     embedding_dim: int = 384,
-    clients: int = 5,
-    split: str = "homogeneous",
-    alpha: float = 0.1,
-    num_rounds: int = 4,
-    local_epochs: int = 5,
-    tune_trials: int = 0,
-    cpus_per_client: float = 1.0,
+    num_clients: int = _D.client.num_clients,
+    data_split: str = _D.general.data_split,
+    alpha: float = _D.general.alpha,
+    strategy: str = _D.server.strategy,
+    num_rounds: int = _D.server.num_rounds,
+    local_epochs: int = _D.model.local_epochs,
+    optuna_n_trials: int = _D.model.optuna_n_trials,
+    num_cpus: float = _D.backend.client_resources.num_cpus,
 ):
-    """Partition the data over ``clients``, train the joint model federated (FedAvg) and centrally at the
-    same epoch budget and from the same initial weights, score both on the server test set, compare.
+    """Partition the data over ``num_clients``, train the joint model federated and centrally at the same
+    epoch budget and from the same initial weights, score both on the server test set, compare.
 
     Args:
         preset: generator preset (v25, v26, v28).
@@ -35,13 +40,14 @@ def federated(
         encoder: local or vertex text embeddings.
         embedding_task: text embedding task type.
         embedding_dim: text embedding dimension.
-        clients: number of federated clients.
-        split: homogeneous or heterogeneous (Dirichlet) partition.
+        num_clients: number of federated clients.
+        data_split: homogeneous or heterogeneous (Dirichlet) partition.
         alpha: Dirichlet alpha of the heterogeneous split.
+        strategy: server strategy (Mean = FedAvg, FedAvgM, FedAdam, ...).
         num_rounds: federated rounds.
         local_epochs: client epochs per round (the centralized model trains rounds x epochs).
-        tune_trials: Optuna trials before training (0 = the report's defaults).
-        cpus_per_client: Ray CPUs per simulated client.
+        optuna_n_trials: Optuna trials before training (0 = none).
+        num_cpus: CPUs per simulated client.
     """
     data = generate(preset=preset, seed=seed, scale=scale, noise=noise, pairs=pairs).set_display_name(
         "generate"
@@ -51,18 +57,19 @@ def federated(
         .set_display_name("embed")
         .outputs["features"]
     )
-    parts = partition(features=features, clients=clients, split=split, alpha=alpha).set_display_name(
-        "partition"
-    )
+    parts = partition(
+        features=features, num_clients=num_clients, data_split=data_split, alpha=alpha
+    ).set_display_name("partition")
     run = federate(
         partitions=parts.outputs["partitions"],
+        strategy=strategy,
         num_rounds=num_rounds,
-        clients=clients,
+        num_clients=num_clients,
         local_epochs=local_epochs,
-        tune_trials=tune_trials,
-        seed=seed,
-        split=split,
+        optuna_n_trials=optuna_n_trials,
+        random_seed=seed,
+        data_split=data_split,
         alpha=alpha,
-        cpus_per_client=cpus_per_client,
+        num_cpus=num_cpus,
     ).set_display_name("federated and centralized training")
     compare_federated(run=run.outputs["run"]).set_display_name("compare")

@@ -18,10 +18,10 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from campaignlab import MODALITIES
 from campaignlab.errors import DataError
 from campaignlab.io import read_json, read_parquet
 
-MODALITIES: tuple[str, ...] = ("audience", "brand", "creative", "geo", "platform")
 TEXT_MODALITIES: tuple[str, ...] = ("audience", "brand", "creative", "platform")
 FEATURES_FILE = "features.parquet"
 MANIFEST_FILE = "manifest.json"
@@ -48,6 +48,29 @@ def features_schema(dims: dict[str, int]) -> pa.Schema:
     )
 
 
+def read_features_table(path: str | Path) -> pa.Table:
+    """Read one Parquet file with the ``features.parquet`` schema (a features folder's table, or a file
+    cut from one such as a federated client's partition file), checking every column's type.
+
+    Raises:
+        DataError: the file is missing or a column does not have the documented type.
+    """
+    path = Path(path)
+    required = {
+        "sample_id": "string",
+        "split": "string",
+        "label": "int8",
+        **{m: "fixed_size_list<float32>" for m in MODALITIES},
+        "platform_code": "int32",
+    }
+    table = read_parquet(path, required)
+    for m in MODALITIES:
+        t = table.schema.field(m).type
+        if not (pa.types.is_fixed_size_list(t) and t.value_type == pa.float32()):
+            raise DataError(f"{str(path)!r}: column {m!r} is {t}, expected fixed_size_list<float32>")
+    return table
+
+
 def read_features(folder: str | Path) -> tuple[pa.Table, dict[str, Any]]:
     """Read a features folder written by ``campaignlab embed``.
 
@@ -61,20 +84,7 @@ def read_features(folder: str | Path) -> tuple[pa.Table, dict[str, Any]]:
         DataError: a file is missing or a column does not have the documented type.
     """
     folder = Path(folder)
-    required = {
-        "sample_id": "string",
-        "split": "string",
-        "label": "int8",
-        **{m: "fixed_size_list<float32>" for m in MODALITIES},
-        "platform_code": "int32",
-    }
-    table = read_parquet(folder / FEATURES_FILE, required)
-    for m in MODALITIES:
-        t = table.schema.field(m).type
-        if not (pa.types.is_fixed_size_list(t) and t.value_type == pa.float32()):
-            raise DataError(
-                f"{str(folder / FEATURES_FILE)!r}: column {m!r} is {t}, expected fixed_size_list<float32>"
-            )
+    table = read_features_table(folder / FEATURES_FILE)
     manifest = read_json(folder / MANIFEST_FILE)
     return table, manifest
 
@@ -92,6 +102,16 @@ def modality_arrays(
     return out
 
 
+def table_columns(table: pa.Table) -> dict[str, np.ndarray]:
+    """The non-vector columns: ``sample_id``, ``split`` (object arrays), ``label`` int8, ``platform_code``."""
+    return {
+        "sample_id": np.asarray(table.column("sample_id").to_pylist(), dtype=object),
+        "split": np.asarray(table.column("split").to_pylist(), dtype=object),
+        "label": table.column("label").to_numpy().astype(np.int8),
+        "platform_code": table.column("platform_code").to_numpy().astype(np.int32),
+    }
+
+
 def read_feature_arrays(
     folder: str | Path,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, Any]]:
@@ -101,10 +121,4 @@ def read_feature_arrays(
     (int32), all of length N and in the same row order as the modality arrays.
     """
     table, manifest = read_features(folder)
-    cols = {
-        "sample_id": np.asarray(table.column("sample_id").to_pylist(), dtype=object),
-        "split": np.asarray(table.column("split").to_pylist(), dtype=object),
-        "label": table.column("label").to_numpy().astype(np.int8),
-        "platform_code": table.column("platform_code").to_numpy().astype(np.int32),
-    }
-    return modality_arrays(table), cols, manifest
+    return modality_arrays(table), table_columns(table), manifest

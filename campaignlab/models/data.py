@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -74,14 +75,29 @@ class Features:
 def load_features(folder: str | Path) -> Features:
     """Read a features folder (``features.parquet`` + ``manifest.json``) into :class:`Features`.
 
-    Builds on :func:`campaignlab.features.read_feature_arrays` (schema checks) and adds the checks
-    models need: labels in 0..2, splits 'train'/'test', finite vectors.
+    Builds on :func:`campaignlab.features.read_features` (schema checks) and adds the checks models
+    need: labels in 0..2, splits 'train'/'test', finite vectors.
     """
-    from campaignlab.features import read_feature_arrays
+    from campaignlab.features import read_features
 
     path = Path(folder)
-    arrays, cols, _ = read_feature_arrays(path)
-    where = str(path / FEATURES_FILE)
+    table, _ = read_features(path)
+    return features_from_table(table, str(path / FEATURES_FILE))
+
+
+def load_features_file(path: str | Path) -> Features:
+    """Read one features-schema Parquet file without its folder (e.g. a federated client's partition
+    file) into :class:`Features`, with the same checks as :func:`load_features`."""
+    from campaignlab.features.table import read_features_table
+
+    return features_from_table(read_features_table(path), str(path))
+
+
+def features_from_table(table: Any, where: str) -> Features:
+    """:class:`Features` from a schema-checked features table; ``where`` names it in errors."""
+    from campaignlab.features.table import modality_arrays, table_columns
+
+    arrays, cols = modality_arrays(table), table_columns(table)
     label = cols["label"]
     if len(label) == 0:
         raise DataError(f"{where!r} has no rows")
