@@ -8,8 +8,6 @@ on an unknown construct.
 
 from __future__ import annotations
 
-import json
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,17 +15,21 @@ from typing import Any
 
 import yaml
 
-from local_runner.errors import ParameterError, SpecError, UnsupportedFeatureError
+from local_runner import resources
+from local_runner.errors import SpecError, UnsupportedFeatureError
 
-# Parameter types of the IR (pipeline_spec.proto ParameterType).
-STRING = "STRING"
-NUMBER_INTEGER = "NUMBER_INTEGER"
-NUMBER_DOUBLE = "NUMBER_DOUBLE"
-BOOLEAN = "BOOLEAN"
-LIST = "LIST"
-STRUCT = "STRUCT"
-TASK_FINAL_STATUS = "TASK_FINAL_STATUS"
-PARAMETER_TYPES = (STRING, NUMBER_INTEGER, NUMBER_DOUBLE, BOOLEAN, LIST, STRUCT, TASK_FINAL_STATUS)
+# The IR's parameter types and their casting live in values.py; spec.X names them for readers of the IR.
+from local_runner.values import (  # noqa: F401  # noqa: F401
+    BOOLEAN,
+    LIST,
+    NUMBER_DOUBLE,
+    NUMBER_INTEGER,
+    PARAMETER_TYPES,
+    STRING,
+    STRUCT,
+    TASK_FINAL_STATUS,
+    cast_parameter,
+)
 
 # Trigger strategies (PipelineTaskSpec.TriggerPolicy.TriggerStrategy).
 ALL_UPSTREAM_TASKS_SUCCEEDED = "ALL_UPSTREAM_TASKS_SUCCEEDED"
@@ -170,10 +172,22 @@ class Container:
     command: tuple[Any, ...]
     args: tuple[Any, ...]
     env: dict[str, str]
-    cpu_limit: float | None = None
-    memory_limit_bytes: int | None = None
-    accelerator_type: str = ""
-    accelerator_count: int = 0
+    resources: resources.Request = field(default_factory=resources.Request)
+
+    @property
+    def cpu_limit(self) -> float | None:
+        """The constant CPU limit (None when none, or when a parameter sets it)."""
+        return self.resources.constant.cpu_limit
+
+    @property
+    def memory_limit_bytes(self) -> int | None:
+        """The constant memory limit in bytes (None when none, or when a parameter sets it)."""
+        return self.resources.constant.memory_limit_bytes
+
+    @property
+    def accelerator_count(self) -> int:
+        """The constant number of accelerators (0 when none, or when a parameter sets it)."""
+        return self.resources.constant.accelerator_count
 
 
 @dataclass(frozen=True)
@@ -327,20 +341,14 @@ def _executor(label: str, doc: dict[str, Any]) -> Container | Importer:
         c = doc["container"]
         if c.get("lifecycle"):
             raise UnsupportedFeatureError("container lifecycle hooks", f"executor {label}")
-        res = c.get("resources") or {}
-        acc = res.get("accelerator") or {}
-        acc_type = str(acc.get("resourceType") or acc.get("type") or "")
-        acc_count = int(acc.get("resourceCount") or acc.get("count") or (1 if acc_type else 0))
+        request = resources.parse(c.get("resources") or {}, f"executor {label}")
         env = {str(e["name"]): str(e.get("value", "")) for e in c.get("env") or []}
         return Container(
             image=str(c["image"]),
             command=tuple(c.get("command") or ()),
             args=tuple(c.get("args") or ()),
             env=env,
-            cpu_limit=_cpu(res.get("resourceCpuLimit", res.get("cpuLimit")), label),
-            memory_limit_bytes=_memory(res, label),
-            accelerator_type=acc_type,
-            accelerator_count=acc_count,
+            resources=request,
         )
     if "importer" in doc:
         imp = doc["importer"]
@@ -355,42 +363,6 @@ def _executor(label: str, doc: dict[str, Any]) -> Container | Importer:
         )
     kind = next(iter(doc), "<empty>")
     raise UnsupportedFeatureError(f"{kind} executor", f"executor {label}")
-
-
-def _cpu(value: Any, label: str) -> float | None:
-    if value in (None, ""):
-        return None
-    text = str(value)
-    try:
-        cpus = float(text[:-1]) / 1000 if text.endswith("m") else float(text)
-    except ValueError:
-        raise SpecError(f"executor {label}: cpu limit {text!r} is not a number of CPUs") from None
-    return cpus if cpus > 0 else None
-
-
-_MEM_UNITS = {
-    "": 1,
-    "K": 10**3,
-    "M": 10**6,
-    "G": 10**9,
-    "T": 10**12,
-    "Ki": 2**10,
-    "Mi": 2**20,
-    "Gi": 2**30,
-    "Ti": 2**40,
-}
-
-
-def _memory(res: dict[str, Any], label: str) -> int | None:
-    text = res.get("resourceMemoryLimit")
-    if text in (None, ""):
-        # Older compilers only write memoryLimit, a float number of GB.
-        gb = res.get("memoryLimit")
-        return int(float(gb) * 10**9) if gb else None
-    m = re.fullmatch(r"\s*([0-9.]+)\s*([KMGT]i?|)\s*", str(text))
-    if not m:
-        raise SpecError(f"executor {label}: memory limit {text!r} is not like 512M or 2Gi")
-    return int(float(m.group(1)) * _MEM_UNITS[m.group(2)])
 
 
 def _dag(cname: str, doc: dict[str, Any]) -> Dag:
@@ -510,78 +482,3 @@ def _check_references(spec: PipelineSpec) -> None:
             for dep in task.upstream():
                 if dep not in comp.dag.tasks:
                     raise SpecError(f"task {task.name!r} depends on unknown task {dep!r}")
-
-
-# --- parameter values ----------------------------------------------------------------------------
-
-
-def cast_parameter(value: Any, ptype: str, where: str) -> Any:
-    """Convert ``value`` to the Python type of the IR type ``ptype``.
-
-    KFP compiles every number as a float (``n: 3.0``), so integers are cast back here. Strings given on
-    the command line (``--param n=3``) are parsed as their declared type.
-
-    Raises:
-        ParameterError: naming ``where``, the value and the expected type.
-    """
-
-    def bad(expected: str) -> ParameterError:
-        return ParameterError(f"{where}: got {value!r} ({type(value).__name__}) -> expected {expected}")
-
-    if value is None:
-        return None
-    if ptype == STRING:
-        if isinstance(value, str):
-            return value
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, float) and value.is_integer():
-            return str(int(value))
-        if isinstance(value, int | float):
-            return str(value)
-        return json.dumps(value)
-    if ptype == NUMBER_INTEGER:
-        if isinstance(value, bool):
-            raise bad("an integer")
-        if isinstance(value, int):
-            return value
-        if isinstance(value, float):
-            if math.isfinite(value) and value.is_integer():
-                return int(value)
-            raise bad("an integer")
-        if isinstance(value, str):
-            try:
-                f = float(value.strip())
-            except ValueError:
-                raise bad("an integer") from None
-            if math.isfinite(f) and f.is_integer():
-                return int(f)
-        raise bad("an integer")
-    if ptype == NUMBER_DOUBLE:
-        if isinstance(value, bool):
-            raise bad("a number")
-        if isinstance(value, int | float):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                return float(value.strip())
-            except ValueError:
-                raise bad("a number") from None
-        raise bad("a number")
-    if ptype == BOOLEAN:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-            return value.strip().lower() == "true"
-        raise bad("true or false")
-    if ptype in (LIST, STRUCT):
-        want: type = list if ptype == LIST else dict
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except json.JSONDecodeError:
-                raise bad(f"a JSON {'list' if ptype == LIST else 'object'}") from None
-        if not isinstance(value, want):
-            raise bad(f"a {'list' if ptype == LIST else 'mapping'}")
-        return value
-    return value
