@@ -148,8 +148,9 @@ def collect_outputs(comp: spec.Component, ei: dict[str, Any]) -> tuple[dict[str,
     """Read output parameters and record output artifacts after a successful exit.
 
     executor_output.json, when the container wrote one, wins for parameters and artifact metadata;
-    otherwise parameters come from their output files. A declared output that exists nowhere is an
-    error, except a metrics artifact, whose content is its metadata.
+    otherwise parameters come from their output files; a parameter written nowhere is left out (as
+    kfp.local does). An output artifact that does not exist is an error, except a metrics artifact,
+    whose content is its metadata.
 
     Raises:
         RunnerError: an output was not written or cannot be read.
@@ -162,9 +163,10 @@ def collect_outputs(comp: spec.Component, ei: dict[str, Any]) -> tuple[dict[str,
             params[name] = spec.cast_parameter(written["parameterValues"][name], d.type, f"output {name}")
             continue
         path = Path(outputs["parameters"][name]["outputFile"])
-        if not path.is_file():
-            raise RunnerError(f"output parameter {name!r} was not written (expected a file at {path})")
-        params[name] = read_parameter(path, d.type, name)
+        if path.is_file():
+            params[name] = read_parameter(path, d.type, name)
+        # else: an output parameter never written is absent, as in kfp.local; a task reading it fails,
+        # naming it.
     arts: Artifacts = {}
     for name, group in outputs["artifacts"].items():
         recorded = [dict(a) for a in group["artifacts"]]

@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import json
 import queue
-import re
 import shutil
 import signal
 import threading
@@ -34,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from local_runner import conditions, placeholders, spec
+from local_runner import conditions, graph, placeholders, spec
 from local_runner.cache import CacheStore
 from local_runner.errors import (
     ConditionError,
@@ -45,6 +44,7 @@ from local_runner.errors import (
 )
 from local_runner.graph import ready_tasks, topological_order
 from local_runner.handlers import Status, TaskHandler
+from local_runner.plan import make_plan
 from local_runner.progress import RunDisplay
 from local_runner.run_record import (
     Previous,
@@ -59,9 +59,6 @@ from local_runner.run_record import (
 )
 from local_runner.task_runner import RunContext, job_info, run_leaf
 from local_runner.values import resolve_parameters, select
-
-# Group tasks kfp generates (left out of task ids); ".N" marks iteration N of a ParallelFor.
-_GROUP = re.compile(r"^(exit-handler|condition|condition-branches|for-loop)-\d+(\.\d+)?$")
 
 Outputs = tuple[Status, dict[str, Any], dict[str, list[dict[str, Any]]]]
 
@@ -112,9 +109,11 @@ class Orchestrator:
                 raise ResumeError(
                     f"run folder {root / self.pipeline.name / run_id} already exists; pick another --run-id"
                 )
-        containers = [c for _, c in self.pipeline.containers()]
-        need_gpu = any(c.accelerator_count > 0 for c in containers)
-        digests = self.handler.preflight([c.image for c in containers], need_gpu)
+        # The whole DAG is resolved first: a placeholder that can never resolve, or a GPU asked for by
+        # a constant or a pipeline parameter on a machine without one, stops the run before it starts.
+        plan = make_plan(self.pipeline, params)
+        images = [c.image for _, c in self.pipeline.containers()]
+        digests = self.handler.preflight(images, plan.needs_gpu())
         run_dir = root / self.pipeline.name / run_id
         self.ctx = RunContext(
             run_id=run_id,
@@ -198,10 +197,6 @@ class Orchestrator:
 
     # --- DAGs -------------------------------------------------------------------------------
 
-    def _display_id(self, prefix: str, name: str, loop_suffix: str) -> str:
-        kept = [p for p in prefix.split("/") if p and not _GROUP.match(p)]
-        return "/".join([*kept, name]) + loop_suffix
-
     def _run_dag(self, comp: spec.Component, scope: _Scope, prefix: str, loop_suffix: str) -> Outputs:
         """Run every task of a DAG component; return its status and its output parameters/artifacts."""
         assert comp.dag is not None
@@ -275,7 +270,7 @@ class Orchestrator:
         try:
             result = self._run_task(task, scope, siblings, prefix, loop_suffix)
         except Exception as err:  # a bug must not hang the DAG: report it as the task's failure
-            task_id = self._display_id(prefix, task.name, loop_suffix)
+            task_id = graph.task_id(prefix, task.name, loop_suffix)
             result = self._record(TaskResult(task_id, Status.FAILED, message=f"{err!r}"))
         finished_q.put((task.name, result))
 
@@ -289,9 +284,7 @@ class Orchestrator:
             for sub in comp.dag.tasks.values():
                 self._mark_static(sub, f"{prefix}{task.name}/", inner_suffix, status, reason)
             return TaskResult(f"{prefix}{task.name}", status, message=reason, leaf=False)
-        return self._record(
-            TaskResult(self._display_id(prefix, task.name, loop_suffix), status, message=reason)
-        )
+        return self._record(TaskResult(graph.task_id(prefix, task.name, loop_suffix), status, message=reason))
 
     # --- inputs -----------------------------------------------------------------------------
 
@@ -357,7 +350,7 @@ class Orchestrator:
         self, task: spec.Task, scope: _Scope, siblings: dict[str, TaskResult], prefix: str, loop_suffix: str
     ) -> TaskResult:
         comp = self.pipeline.components[task.component]
-        task_id = self._display_id(prefix, task.name, loop_suffix)
+        task_id = graph.task_id(prefix, task.name, loop_suffix)
         try:
             params, arts = self._task_inputs(task, task_id, scope, siblings)
         except ParameterError as err:

@@ -187,12 +187,10 @@ def _lookup(body: str, ei: dict[str, Any], job: JobInfo, where: str, lists: froz
         values = ei.get("inputs", {}).get("parameterValues", {})
         if attr is not None:
             raise UnsupportedFeatureError(f"placeholder {{{{${body}}}}}", where)
-        if values.get(name) is None:
-            raise PlaceholderError(
-                f"{where}: input parameter {name!r} has no value (it is optional and was not given; "
-                "wrap it in IfPresent)"
-            )
-        return render_value(values[name])
+        if name not in values:
+            raise PlaceholderError(f"{where}: input parameter {name!r} has no value")
+        # An optional input left unset is null in the executor input, and renders as kfp.local does.
+        return "null" if values[name] is None else render_value(values[name])
     if side == "outputs" and kind == "parameters":
         spec = ei.get("outputs", {}).get("parameters", {}).get(name)
         if spec is None or attr != "output_file":

@@ -84,6 +84,8 @@ def input_values(comp: spec.Component, given: dict[str, Any], task_id: str) -> d
                 f"{task_id}: input parameter {name!r} has no value (its producer was skipped or did not "
                 "write it)"
             )
+        else:
+            values[name] = None  # as in kfp's executor input: present, null
     for name, value in given.items():
         if name not in comp.input_parameters and value is not None:
             values[name] = value
@@ -114,6 +116,13 @@ def run_leaf(
         return result
     ei = executor_io.executor_input(comp, values, in_arts, root)
     job = job_info(ctx, task_id, task.display_name)
+    try:  # a default may be a placeholder (``x: str = dsl.PIPELINE_TASK_NAME_PLACEHOLDER``)
+        for name, value in list(values.items()):
+            if given.get(name) is None and isinstance(value, str) and UNRESOLVED in value:
+                values[name] = placeholders.resolve_string(value, ei, job, f"{task_id}: default of {name}")
+    except (PlaceholderError, UnsupportedFeatureError) as err:
+        result.message = str(err)
+        return result
     executor = comp.executor
     if isinstance(executor, spec.Importer):
         try:
