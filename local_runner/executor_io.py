@@ -173,6 +173,8 @@ def collect_outputs(comp: spec.Component, ei: dict[str, Any]) -> tuple[dict[str,
         extra = (written.get("artifacts", {}).get(name) or {}).get("artifacts") or []
         for a, w in zip(recorded, extra, strict=False):
             a["metadata"] = {**a.get("metadata", {}), **(w.get("metadata") or {})}
+            if w.get("name"):  # a returned artifact keeps the name it was given (as in kfp.local)
+                a["name"] = w["name"]
             if w.get("uri") and not (w.get("custom_path") or w.get("customPath")):
                 a["uri"] = w["uri"]
         for a in recorded:

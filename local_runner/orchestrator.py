@@ -33,17 +33,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from local_runner import conditions, graph, placeholders, spec
+from local_runner import conditions, graph, spec
 from local_runner.cache import CacheStore
 from local_runner.errors import (
     ConditionError,
     ParameterError,
-    PlaceholderError,
     ResumeError,
-    UnsupportedFeatureError,
 )
 from local_runner.graph import ready_tasks, topological_order
 from local_runner.handlers import Status, TaskHandler
+from local_runner.inputs import task_inputs
 from local_runner.plan import make_plan
 from local_runner.progress import RunDisplay
 from local_runner.run_record import (
@@ -58,7 +57,7 @@ from local_runner.run_record import (
     previous_parameters,
 )
 from local_runner.task_runner import RunContext, job_info, run_leaf
-from local_runner.values import resolve_parameters, select
+from local_runner.values import resolve_parameters
 
 Outputs = tuple[Status, dict[str, Any], dict[str, list[dict[str, Any]]]]
 
@@ -286,64 +285,6 @@ class Orchestrator:
             return TaskResult(f"{prefix}{task.name}", status, message=reason, leaf=False)
         return self._record(TaskResult(graph.task_id(prefix, task.name, loop_suffix), status, message=reason))
 
-    # --- inputs -----------------------------------------------------------------------------
-
-    def _task_inputs(
-        self, task: spec.Task, task_id: str, scope: _Scope, siblings: dict[str, TaskResult]
-    ) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
-        """The values of a task's inputs, with placeholders in constants (f-strings over other inputs,
-        ``dsl.PIPELINE_*`` values) resolved against the task's own inputs, as KFP does.
-
-        Raises:
-            ParameterError: a selector that does not apply, or a placeholder that cannot be resolved.
-        """
-        params: dict[str, Any] = {}
-        for name, src in task.parameters.items():
-            if src.kind == "constant":
-                value = src.value
-            elif src.kind == "component_input":
-                if src.name not in scope.parameters:
-                    continue
-                value = scope.parameters[src.name]
-            elif src.kind == "task_output":
-                r = siblings.get(src.producer)
-                if r is None or src.name not in r.parameters:
-                    continue
-                value = r.parameters[src.name]
-            else:  # task_final_status
-                r = siblings[src.producer]
-                state = {Status.SUCCEEDED: "SUCCEEDED", Status.CANCELLED: "CANCELLED"}.get(r.status, "FAILED")
-                value = {
-                    "state": state,
-                    "error": {"code": 0 if state == "SUCCEEDED" else 1, "message": r.message},
-                    "pipelineJobResourceName": self.ctx.run_id,
-                    "pipelineTaskName": src.producer,
-                }
-            if src.selector:
-                value = select(value, src.selector)
-            params[name] = value
-        templated = [
-            n for n, s in task.parameters.items() if s.kind == "constant" and _has_placeholder(params.get(n))
-        ]
-        if templated:
-            ei = {"inputs": {"parameterValues": params, "artifacts": {}}, "outputs": {}}
-            job = job_info(self.ctx, task_id, task.display_name)
-            try:
-                resolved = {n: _resolve_in(params[n], ei, job, f"{task_id}: input {n}") for n in templated}
-            except (PlaceholderError, UnsupportedFeatureError) as err:
-                raise ParameterError(str(err)) from None
-            params.update(resolved)
-        arts: dict[str, list[dict[str, Any]]] = {}
-        for name, asrc in task.artifacts.items():
-            if asrc.kind == "component_input":
-                if asrc.name in scope.artifacts:
-                    arts[name] = scope.artifacts[asrc.name]
-            else:
-                r = siblings.get(asrc.producer)
-                if r is not None and r.artifacts.get(asrc.name):
-                    arts[name] = r.artifacts[asrc.name]
-        return params, arts
-
     # --- one task ---------------------------------------------------------------------------
 
     def _run_task(
@@ -352,7 +293,8 @@ class Orchestrator:
         comp = self.pipeline.components[task.component]
         task_id = graph.task_id(prefix, task.name, loop_suffix)
         try:
-            params, arts = self._task_inputs(task, task_id, scope, siblings)
+            job = job_info(self.ctx, task_id, task.display_name)
+            params, arts = task_inputs(task, scope.parameters, scope.artifacts, siblings, job)
         except ParameterError as err:
             return self._record(TaskResult(task_id, Status.FAILED, message=str(err), leaf=comp.dag is None))
         if task.condition:
@@ -427,26 +369,6 @@ def _dag_status(statuses: Iterable[Status]) -> Status:
     if Status.FAILED in seen or Status.NOT_RUN in seen:
         return Status.FAILED
     return Status.SUCCEEDED
-
-
-def _has_placeholder(value: Any) -> bool:
-    if isinstance(value, str):
-        return "{{$" in value
-    if isinstance(value, list):
-        return any(_has_placeholder(v) for v in value)
-    if isinstance(value, dict):
-        return any(_has_placeholder(k) or _has_placeholder(v) for k, v in value.items())
-    return False
-
-
-def _resolve_in(value: Any, ei: dict[str, Any], job: placeholders.JobInfo, where: str) -> Any:
-    if isinstance(value, str):
-        return placeholders.resolve_string(value, ei, job, where)
-    if isinstance(value, list):
-        return [_resolve_in(v, ei, job, where) for v in value]
-    if isinstance(value, dict):
-        return {_resolve_in(k, ei, job, where): _resolve_in(v, ei, job, where) for k, v in value.items()}
-    return value
 
 
 @contextlib.contextmanager

@@ -116,9 +116,12 @@ def run_leaf(
         return result
     ei = executor_io.executor_input(comp, values, in_arts, root)
     job = job_info(ctx, task_id, task.display_name)
-    try:  # a default may be a placeholder (``x: str = dsl.PIPELINE_TASK_NAME_PLACEHOLDER``)
+    # As kfp.local does, every string value that is itself a placeholder (a default such as
+    # ``x: str = dsl.PIPELINE_TASK_NAME_PLACEHOLDER``, passed down from a pipeline input) is resolved
+    # in the task's own context.
+    try:
         for name, value in list(values.items()):
-            if given.get(name) is None and isinstance(value, str) and UNRESOLVED in value:
+            if isinstance(value, str) and UNRESOLVED in value:
                 values[name] = placeholders.resolve_string(value, ei, job, f"{task_id}: default of {name}")
     except (PlaceholderError, UnsupportedFeatureError) as err:
         result.message = str(err)
