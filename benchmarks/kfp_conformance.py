@@ -45,7 +45,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from kfp_conformance_expected import EXPECTED  # noqa: E402
+from kfp_conformance_expected import EXPECTED, PARAMETERS  # noqa: E402
 
 BASE_IMAGE = "campaignlab-base:bookworm"
 OFFLINE_MARK = "offline stub"  # a download tool that is not there offline (exit 127)
@@ -108,6 +108,8 @@ def parameters_for(path: Path, rel: Path) -> dict[str, Any]:
     args = path.with_suffix(".args.json")
     if args.is_file():
         return dict(json.loads(args.read_text()))
+    if str(rel) in PARAMETERS:
+        return dict(PARAMETERS[str(rel)])
     try:
         doc = next(d for d in yaml.safe_load_all(path.read_text()) if d)
         defs = ((doc.get("root") or {}).get("inputDefinitions") or {}).get("parameters") or {}
@@ -255,7 +257,7 @@ def run_one(path: Path, rel: Path, env: Env) -> Row:
     root = env.work / "runs" / str(rel).replace("/", "__")
     args = [str(path), "--params", str(pfile), "--root", str(root), "--quiet", "--no-cache"]
     args += ["--backend", row.backend, "--max-parallel", "2"]
-    code, out, err = runner(args, env, env.stub_bin if row.backend == "process" else None, env.timeout)
+    code, _, err = runner(args, env, env.stub_bin if row.backend == "process" else None, env.timeout)
     row.seconds = time.monotonic() - t0
     record = next(iter(sorted(root.glob("*/*/run.json"))), None)
     run = json.loads(record.read_text()) if record is not None else {}
@@ -299,7 +301,9 @@ def classify(row: Row, code: int, err: str, run: dict[str, Any], root: Path) -> 
     why = f"{first.get('id')}: {str(first.get('message', ''))[:160]}" if first else ""
     if outcome_ok and not problems:
         row.verdict, row.detail = "pass", why if row.expected == "fail" else ""
-    elif code == 1 and row.expected == "succeed" and first.get("exit_code") == 127 and row.backend == "docker":
+    elif (
+        code == 1 and row.expected == "succeed" and row.backend == "docker" and first.get("exit_code") == 127
+    ):
         row.verdict = "offline"
         row.detail = f"a program the real image has is not in the stand-in image ({why})"
     elif code == 1 and row.expected == "succeed" and offline_failure(logs, want):
@@ -401,7 +405,10 @@ def machine() -> str:
         ["docker", "version", "--format", "{{.Server.Version}}"], capture_output=True, text=True
     )
     engine = f", Docker {docker.stdout.strip()}" if docker.returncode == 0 else ", no Docker engine"
-    return f"{platform.node()}: {platform.system()} {platform.release()}, {os.cpu_count()} CPU{mem}{engine}, Python {platform.python_version()}"
+    system = f"{platform.system()} {platform.release()}"
+    return (
+        f"{platform.node()}: {system}, {os.cpu_count()} CPU{mem}{engine}, Python {platform.python_version()}"
+    )
 
 
 def totals(rows: list[Row]) -> dict[str, int]:
@@ -421,9 +428,10 @@ def page(rows: list[Row], command: str, started: str, seconds: float) -> str:
     lines = [
         "# KFP conformance of the local runner",
         "",
-        "Written by `benchmarks/kfp_conformance.py` (do not edit by hand). The corpus is the KFP project's own",
-        "compiled pipelines (SDK test data, backend test resources, kfp.local's tests), kept outside the",
-        "repository; see the script's docstring for how each file is run offline and what each verdict means.",
+        "Written by `benchmarks/kfp_conformance.py` (do not edit by hand). The corpus is the KFP",
+        "project's own compiled pipelines (SDK test data, backend test resources, kfp.local's tests), kept",
+        "outside the repository; the script's docstring says how each file is run offline and what each",
+        "verdict means.",
         "",
         f"- command: `{command}`",
         f"- date: {started} ({seconds / 60:.1f} min)",
@@ -444,7 +452,8 @@ def page(rows: list[Row], command: str, started: str, seconds: float) -> str:
         equal = sum(1 for r in kfp_rows if r.values == "equal")
         lines += [
             "",
-            f"kfp.local's test assertions: values equal in {equal} of {len(kfp_rows)} kfplocal files that ran.",
+            f"kfp.local's test assertions: values equal in {equal} of {len(kfp_rows)} kfplocal files"
+            " that ran.",
         ]
     lines += [
         "",
@@ -465,7 +474,8 @@ def page(rows: list[Row], command: str, started: str, seconds: float) -> str:
     for r in rows:
         detail = r.detail.replace("|", "\\|").replace("\n", " ")
         lines.append(
-            f"| {r.file} | {r.expected} | {r.backend} | {r.got} | {r.verdict} | {r.values} | {r.seconds:.1f} | {detail} |"
+            f"| {r.file} | {r.expected} | {r.backend} | {r.got} | {r.verdict} | {r.values} "
+            f"| {r.seconds:.1f} | {detail} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -478,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--out", type=Path, default=REPO / "docs" / "results" / "kfp-conformance.md")
     ap.add_argument("--only", default="", help="run only files whose path contains this text")
-    ap.add_argument("--timeout", type=float, default=700.0, help="seconds per run (one file sleeps 2 x 5 min)")
+    ap.add_argument("--timeout", type=float, default=700.0, help="seconds per run (a file sleeps 2 x 5 min)")
     args = ap.parse_args(argv)
     base = args.corpus / "pipelines" if (args.corpus / "pipelines").is_dir() else args.corpus
     if not base.is_dir():
@@ -500,7 +510,8 @@ def main(argv: list[str] | None = None) -> int:
                 row = run_one(path, rel, env)
                 rows.append(row)
                 print(
-                    f"[{i:>3}/{len(files)}] {row.verdict:<7} {rel}  ({row.expected} -> {row.got}, {row.seconds:.1f}s)"
+                    f"[{i:>3}/{len(files)}] {row.verdict:<7} {rel}  "
+                    f"({row.expected} -> {row.got}, {row.seconds:.1f}s)"
                     + (f"  {row.detail[:120]}" if row.verdict != "pass" and row.detail else ""),
                     flush=True,
                 )

@@ -246,3 +246,10 @@ EXPECTED: dict[str, dict[str, Any]] = {
     },
     "TestSubprocessRunner__test_cannot_run_containerized_python_component__1_task": {"status": "succeeded"},
 }
+
+# Parameters a corpus file needs beyond "a value of the declared type" (the harness's default).
+PARAMETERS: dict[str, dict[str, Any]] = {
+    # The backend's test names an environment variable that the task's container has.
+    "backend_v2/env-var.yaml": {"env_var": "HOME"},
+}
+
