@@ -45,12 +45,13 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from kfp_conformance_expected import EXPECTED, PARAMETERS  # noqa: E402
+from kfp_conformance_expected import EXPECTED, OUTCOMES, PARAMETERS  # noqa: E402
 
 BASE_IMAGE = "campaignlab-base:bookworm"
 OFFLINE_MARK = "offline stub"  # a download tool that is not there offline (exit 127)
 SKIPPED_MARK = "offline: skipped"  # an install the python3 stub skipped
 MISSING_MODULE = re.compile(r"ModuleNotFoundError|No module named|ImportError")
+STAND_IN_MISSING = re.compile(r"cannot open .*: No such file|: not found|command not found|can't open file")
 PLATFORM_FOLDERS = ("k8s_snapshot",)
 DEFAULT_BY_TYPE: dict[str, Any] = {
     "STRING": "hello",
@@ -92,6 +93,8 @@ class Env:
 def expected_outcome(rel: Path) -> str:
     """``succeed``, ``fail``, ``refuse`` or ``any``, from the file's folder (and kfp's test for kfplocal)."""
     folder = rel.parts[0] if len(rel.parts) > 1 else ""
+    if str(rel) in OUTCOMES:
+        return OUTCOMES[str(rel)]
     if folder == "valid__failing":
         return "fail"
     if folder == "invalid" or folder in PLATFORM_FOLDERS:
@@ -301,17 +304,28 @@ def classify(row: Row, code: int, err: str, run: dict[str, Any], root: Path) -> 
     why = f"{first.get('id')}: {str(first.get('message', ''))[:160]}" if first else ""
     if outcome_ok and not problems:
         row.verdict, row.detail = "pass", why if row.expected == "fail" else ""
-    elif (
-        code == 1 and row.expected == "succeed" and row.backend == "docker" and first.get("exit_code") == 127
-    ):
+    elif code == 1 and row.expected == "succeed" and stand_in_failure(row, first, logs):
         row.verdict = "offline"
-        row.detail = f"a program the real image has is not in the stand-in image ({why})"
+        row.detail = f"needs its real image, not the stand-in ({why})"
+    elif code == 1 and row.expected == "succeed" and "No components found in `kfp_config.ini`" in logs:
+        row.verdict = "offline"
+        row.detail = f"a containerized Python component: needs the image `kfp component build` makes ({why})"
     elif code == 1 and row.expected == "succeed" and offline_failure(logs, want):
         offline = (want or {}).get("offline") or "installs or downloads at run time"
         row.verdict, row.detail = "offline", f"{offline} ({why})"
     else:
         row.verdict = "FAIL"
         row.detail = "; ".join(problems) or why or f"expected to {row.expected}"
+
+
+def stand_in_failure(row: Row, first: dict[str, Any], logs: str) -> bool:
+    """True if a Docker task failed because the stand-in image lacks a program or file the real image
+    has (exit 127, or a shell that cannot find what it was told to run)."""
+    if row.backend != "docker":
+        return False
+    if first.get("exit_code") == 127:
+        return True
+    return first.get("exit_code") in (1, 2, 126) and STAND_IN_MISSING.search(logs) is not None
 
 
 def offline_failure(logs: str, want: dict[str, Any] | None) -> bool:

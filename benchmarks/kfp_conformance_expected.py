@@ -251,5 +251,13 @@ EXPECTED: dict[str, dict[str, Any]] = {
 PARAMETERS: dict[str, dict[str, Any]] = {
     # The backend's test names an environment variable that the task's container has.
     "backend_v2/env-var.yaml": {"env_var": "HOME"},
+    "valid/env-var.yaml": {"env_var": "HOME"},
+}
+
+# Files outside valid__failing/ that KFP runs to a failure by design (their folder says only that they
+# compile).
+OUTCOMES: dict[str, str] = {
+    # fail_op calls sys.exit(1); the sample shows the exit task (a pipeline) running after the failure.
+    "valid/pipeline_as_exit_task.yaml": "fail",
 }
 

@@ -16,6 +16,7 @@ from typing import Any
 from local_runner import executor_io, graph, placeholders, resources, spec
 from local_runner.errors import ParameterError, PlaceholderError
 from local_runner.graph import topological_order
+from local_runner.inputs import has_placeholder, resolve_in
 from local_runner.values import resolve_parameters
 
 _RUN = Path("<run>")
@@ -96,7 +97,7 @@ def make_plan(pipeline: spec.PipelineSpec, given: dict[str, Any]) -> Plan:
     """
     params = resolve_parameters(pipeline, given)
     steps: list[Step] = []
-    _walk(pipeline, pipeline.root, dict(params), "", "", steps, [])
+    _walk(pipeline, pipeline.root, dict(params), {}, "", "", steps, [])
     return Plan(pipeline.name, params, steps)
 
 
@@ -104,12 +105,17 @@ def _walk(
     p: spec.PipelineSpec,
     comp: spec.Component,
     scope: dict[str, Any],
+    art_scope: dict[str, str],
     prefix: str,
     suffix: str,
     steps: list[Step],
     after: list[str],
 ) -> dict[str, list[str]]:
-    """Add the DAG's leaf tasks to ``steps``; return {task name: ids of its leaf tasks}."""
+    """Add the DAG's leaf tasks to ``steps``; return {task name: ids of its leaf tasks}.
+
+    ``scope`` holds the DAG's input parameter values, ``art_scope`` its input artifacts that have a
+    value (as symbols: an unset optional artifact is absent, so ``IfPresent`` takes ``Else``).
+    """
     assert comp.dag is not None
     tasks = comp.dag.tasks
     order = topological_order({n: t.upstream() for n, t in tasks.items()})
@@ -119,6 +125,11 @@ def _walk(
         sub = p.components[task.component]
         ups = sorted({leaf for u in task.upstream() for leaf in leaves.get(u, [])})
         values = _inputs(task, scope, prefix)
+        arts = {
+            n: art_scope[src.name] if src.kind == "component_input" else f"<{src.producer}.{src.name}>"
+            for n, src in task.artifacts.items()
+            if src.kind != "component_input" or src.name in art_scope
+        }
         if sub.dag is not None:
             inner = dict(values)
             for pname, d in sub.input_parameters.items():
@@ -129,14 +140,14 @@ def _walk(
                 inner[task.iterator.item_input] = Symbol(f"<item of {name}>")
                 inner_suffix = suffix + "[*]"
             before = len(steps)
-            _walk(p, sub, inner, f"{prefix}{name}/", inner_suffix, steps, [*after, *ups])
+            _walk(p, sub, inner, arts, f"{prefix}{name}/", inner_suffix, steps, [*after, *ups])
             leaves[name] = [s.id for s in steps[before:]]
             if task.condition:
                 for s in steps[before:]:
                     s.condition = s.condition or task.condition
             continue
         task_id = graph.task_id(prefix, name, suffix)
-        steps.append(_leaf(task, sub, task_id, values, sorted({*after, *ups})))
+        steps.append(_leaf(task, sub, task_id, values, arts, sorted({*after, *ups})))
         steps[-1].condition = task.condition
         leaves[name] = [task_id]
     return leaves
@@ -160,9 +171,21 @@ def _inputs(task: spec.Task, scope: dict[str, Any], prefix: str) -> dict[str, An
 
 
 def _leaf(
-    task: spec.Task, comp: spec.Component, task_id: str, given: dict[str, Any], after: list[str]
+    task: spec.Task,
+    comp: spec.Component,
+    task_id: str,
+    given: dict[str, Any],
+    arts: dict[str, str],
+    after: list[str],
 ) -> Step:
     where = f"task {task_id}"
+    job = placeholders.JobInfo("<run_id>", "<run_id>", task.display_name, "<task uuid>", str(_RUN), "<start>")
+    # Constants that are f-strings over the task's other inputs resolve first, as at run time.
+    own = {"inputs": {"parameterValues": given, "artifacts": {}}, "outputs": {}}
+    given = {
+        k: resolve_in(v, own, job, f"{where}: input {k}") if has_placeholder(v) else v
+        for k, v in given.items()
+    }
     values: dict[str, Any] = {}
     for name, d in comp.input_parameters.items():
         value = given.get(name)
@@ -179,16 +202,12 @@ def _leaf(
     for name, value in given.items():
         values.setdefault(name, value)
     in_arts = {
-        name: {
-            "artifacts": [{"name": name, "uri": f"<{src.producer or 'input'}.{src.name}>", "metadata": {}}]
-        }
-        for name, src in task.artifacts.items()
+        name: {"artifacts": [{"name": name, "uri": uri, "metadata": {}}]} for name, uri in arts.items()
     }
     for name, ad in comp.input_artifacts.items():
         if name not in in_arts and not ad.optional:
             raise ParameterError(f"{where}: input artifact {name!r} is given no value")
     ei = executor_io.executor_input(comp, values, in_arts, executor_io.task_dir(_RUN, task_id))
-    job = placeholders.JobInfo("<run_id>", "<run_id>", task.display_name, "<task uuid>", str(_RUN), "<start>")
     for name in list(values):
         if isinstance(values[name], str) and "{{$" in values[name]:
             values[name] = placeholders.resolve_string(values[name], ei, job, f"{where}: input {name}")

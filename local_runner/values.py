@@ -8,7 +8,7 @@ import math
 import re
 from typing import TYPE_CHECKING, Any
 
-from local_runner.errors import ParameterError
+from local_runner.errors import ParameterError, UnsupportedFeatureError
 
 if TYPE_CHECKING:
     from local_runner.spec import PipelineSpec
@@ -101,11 +101,14 @@ def resolve_parameters(pipeline: PipelineSpec, given: dict[str, Any]) -> dict[st
 
     Raises:
         ParameterError: an unknown name, a missing required parameter, or a value of the wrong type.
+        UnsupportedFeatureError: the pipeline needs an input artifact.
     """
     defs = pipeline.root.input_parameters
-    if pipeline.root.input_artifacts:
-        names = ", ".join(sorted(pipeline.root.input_artifacts))
-        raise ParameterError(f"pipeline inputs that are artifacts ({names}) cannot be given locally")
+    required = sorted(n for n, a in pipeline.root.input_artifacts.items() if not a.optional)
+    if required:  # an optional one is left unset, as kfp.local leaves it
+        raise UnsupportedFeatureError(
+            f"pipeline input artifact(s) {', '.join(required)} (no way to give an artifact locally)", "root"
+        )
     unknown = sorted(set(given) - set(defs))
     if unknown:
         known = ", ".join(f"{k} ({d.type})" for k, d in sorted(defs.items())) or "none"
