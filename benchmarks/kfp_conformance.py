@@ -26,6 +26,7 @@ Usage: ``nice -n 10 .venv/bin/python benchmarks/kfp_conformance.py --corpus DIR 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import datetime as dt
 import json
 import math
@@ -255,8 +256,6 @@ def run_one(path: Path, rel: Path, env: Env) -> Row:
         return row
     containers = executors(path)
     row.backend = choose_backend(containers)
-    if row.backend == "docker":
-        tag_images(containers, env)
     root = env.work / "runs" / str(rel).replace("/", "__")
     args = [str(path), "--params", str(pfile), "--root", str(root), "--quiet", "--no-cache"]
     args += ["--backend", row.backend, "--max-parallel", "2"]
@@ -304,6 +303,10 @@ def classify(row: Row, code: int, err: str, run: dict[str, Any], root: Path) -> 
     why = f"{first.get('id')}: {str(first.get('message', ''))[:160]}" if first else ""
     if outcome_ok and not problems:
         row.verdict, row.detail = "pass", why if row.expected == "fail" else ""
+    elif (
+        code == 1 and row.expected == "succeed" and "but this machine has no GPU" in str(first.get("message"))
+    ):
+        row.verdict, row.detail = "refused", f"needs a GPU (asked for by a task output at run time): {why}"
     elif code == 1 and row.expected == "succeed" and stand_in_failure(row, first, logs):
         row.verdict = "offline"
         row.detail = f"needs its real image, not the stand-in ({why})"
@@ -311,8 +314,7 @@ def classify(row: Row, code: int, err: str, run: dict[str, Any], root: Path) -> 
         row.verdict = "offline"
         row.detail = f"a containerized Python component: needs the image `kfp component build` makes ({why})"
     elif code == 1 and row.expected == "succeed" and offline_failure(logs, want):
-        offline = (want or {}).get("offline") or "installs or downloads at run time"
-        row.verdict, row.detail = "offline", f"{offline} ({why})"
+        row.verdict, row.detail = "offline", f"{offline_failure(logs, want)} ({why})"
     else:
         row.verdict = "FAIL"
         row.detail = "; ".join(problems) or why or f"expected to {row.expected}"
@@ -328,12 +330,18 @@ def stand_in_failure(row: Row, first: dict[str, Any], logs: str) -> bool:
     return first.get("exit_code") in (1, 2, 126) and STAND_IN_MISSING.search(logs) is not None
 
 
-def offline_failure(logs: str, want: dict[str, Any] | None) -> bool:
-    """True if a failure comes from being offline: a download tool that is missing, or a module that
-    an install the stub skipped would have brought."""
-    if OFFLINE_MARK in logs or (want or {}).get("offline"):
-        return True
-    return SKIPPED_MARK in logs and MISSING_MODULE.search(logs) is not None
+def offline_failure(logs: str, want: dict[str, Any] | None) -> str:
+    """Why a failure comes from being offline ('' if it does not): a download tool that is missing, a
+    module that an install the stub skipped would have brought, or data read from Cloud Storage."""
+    if (want or {}).get("offline"):
+        return str(want["offline"])  # type: ignore[index]
+    if OFFLINE_MARK in logs:
+        return "downloads at run time"
+    if SKIPPED_MARK in logs and MISSING_MODULE.search(logs) is not None:
+        return "installs packages at run time"
+    if re.search(r"No such file or directory: '/(gcs|s3|minio)/", logs):
+        return "reads data from cloud storage"
+    return ""
 
 
 def check_values(
@@ -502,6 +510,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--out", type=Path, default=REPO / "docs" / "results" / "kfp-conformance.md")
     ap.add_argument("--only", default="", help="run only files whose path contains this text")
+    ap.add_argument("--jobs", type=int, default=2, help="files run side by side (default 2)")
     ap.add_argument("--timeout", type=float, default=700.0, help="seconds per run (a file sleeps 2 x 5 min)")
     args = ap.parse_args(argv)
     base = args.corpus / "pipelines" if (args.corpus / "pipelines").is_dir() else args.corpus
@@ -519,20 +528,26 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         env = Env(stub_bin=make_stubs(work), work=work, timeout=args.timeout)
         try:
-            for i, path in enumerate(files, 1):
-                rel = path.relative_to(base)
-                row = run_one(path, rel, env)
-                rows.append(row)
-                print(
-                    f"[{i:>3}/{len(files)}] {row.verdict:<7} {rel}  "
-                    f"({row.expected} -> {row.got}, {row.seconds:.1f}s)"
-                    + (f"  {row.detail[:120]}" if row.verdict != "pass" and row.detail else ""),
-                    flush=True,
-                )
-                untag_images(env)
+            # Stand-in images for every Docker file up front: files run side by side.
+            for path in files:
+                containers = executors(path)
+                if choose_backend(containers) == "docker":
+                    tag_images(containers, env)
+            with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+                futures = [pool.submit(run_one, path, path.relative_to(base), env) for path in files]
+                for i, future in enumerate(concurrent.futures.as_completed(futures), 1):
+                    row = future.result()
+                    rows.append(row)
+                    print(
+                        f"[{i:>3}/{len(files)}] {row.verdict:<7} {row.file}  "
+                        f"({row.expected} -> {row.got}, {row.seconds:.1f}s)"
+                        + (f"  {row.detail[:120]}" if row.verdict != "pass" and row.detail else ""),
+                        flush=True,
+                    )
         finally:
             untag_images(env)
             shutil.rmtree(work / "runs", ignore_errors=True)
+    rows.sort(key=lambda r: r.file)
     seconds = time.monotonic() - t0
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(page(rows, command, started, seconds))

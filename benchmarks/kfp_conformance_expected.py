@@ -259,5 +259,7 @@ PARAMETERS: dict[str, dict[str, Any]] = {
 OUTCOMES: dict[str, str] = {
     # fail_op calls sys.exit(1); the sample shows the exit task (a pipeline) running after the failure.
     "valid/pipeline_as_exit_task.yaml": "fail",
+    # The same fail_op, with an exit task reading its final status / a task ignoring the failure.
+    "valid/pipeline_with_task_final_status.yaml": "fail",
+    "valid/pipeline_with_task_using_ignore_upstream_failure.yaml": "fail",
 }
-
