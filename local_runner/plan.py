@@ -224,8 +224,8 @@ def _leaf(
     if left is not None:
         raise PlaceholderError(f"{where}: the command still holds a placeholder after resolution: {left!r}")
     limits: resources.Limits | None = None
-    texts = [placeholders.resolve_string(t, ei, job, where) for t in c.resources.dynamic.values()]
-    if not any("<" in t for t in texts):
+    # Known now unless a value comes from a task (then the task resolves them when it starts).
+    if not any(isinstance(values.get(n), Symbol) for n in resources.parameters_used(c.resources)):
         limits = resources.limits(
             c.resources, lambda t: placeholders.resolve_string(t, ei, job, where), where
         )

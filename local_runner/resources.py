@@ -14,7 +14,7 @@ from typing import Any
 
 from local_runner.errors import ParameterError, SpecError, UnsupportedFeatureError
 
-_PARAM_ONLY = re.compile(r"\{\{\$\.inputs\.parameters\['[^']+'\]\}\}")
+_PARAM_ONLY = re.compile(r"\{\{\$\.inputs\.parameters\['([^']+)'\]\}\}")
 _MEM_UNITS = {
     "": 1,
     "K": 10**3,
@@ -73,6 +73,11 @@ def parse(res: dict[str, Any], where: str) -> Request:
             dynamic[name] = value
     constant = _values({k: v for k, v in raw.items() if k not in dynamic}, where)
     return Request(constant=constant, dynamic=dynamic)
+
+
+def parameters_used(request: Request) -> set[str]:
+    """Names of the task inputs that the request's placeholders read."""
+    return {name for text in request.dynamic.values() for name in _PARAM_ONLY.findall(text)}
 
 
 def limits(request: Request, resolve: Any, where: str) -> Limits:
