@@ -339,7 +339,7 @@ def offline_failure(logs: str, want: dict[str, Any] | None) -> str:
         return "downloads at run time"
     if SKIPPED_MARK in logs and MISSING_MODULE.search(logs) is not None:
         return "installs packages at run time"
-    if re.search(r"No such file or directory: '/(gcs|s3|minio)/", logs):
+    if re.search(r"(No such file or directory: '|does not exist at: )/(gcs|s3|minio|oci)/", logs):
         return "reads data from cloud storage"
     return ""
 

@@ -158,6 +158,8 @@ def _artifact_def(name: str, doc: dict[str, Any]) -> ArtifactDef:
 def _executor(label: str, doc: dict[str, Any]) -> Container | Importer:
     if "container" in doc:
         c = doc["container"]
+        if str(c.get("image", "")).startswith("argostub/"):  # kfp-kubernetes steps (CreatePVC, ...)
+            raise UnsupportedFeatureError(f"Kubernetes-only step (image {c['image']})", f"executor {label}")
         if c.get("lifecycle"):
             raise UnsupportedFeatureError("container lifecycle hooks", f"executor {label}")
         request = resources.parse(c.get("resources") or {}, f"executor {label}")
