@@ -188,7 +188,9 @@ def untag_images(env: Env) -> None:
 
 def runner(args: list[str], env: Env, path_prefix: Path | None, timeout: float) -> tuple[int, str, str]:
     """``python -m local_runner ARGS``: (exit code, stdout, stderr); -9 on a timeout."""
-    environ = dict(os.environ)
+    # Run from the scratch folder (PYTHONPATH finds the runner): a corpus task that writes to a
+    # relative path writes there, never into the repository.
+    environ = dict(os.environ, PYTHONPATH=str(REPO))
     if path_prefix is not None:
         environ["PATH"] = f"{path_prefix}:{environ.get('PATH', '')}"
     try:
@@ -196,7 +198,7 @@ def runner(args: list[str], env: Env, path_prefix: Path | None, timeout: float) 
             [sys.executable, "-m", "local_runner", *args],
             capture_output=True,
             text=True,
-            cwd=REPO,
+            cwd=env.work,
             env=environ,
             timeout=timeout,
         )
