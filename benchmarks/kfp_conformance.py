@@ -34,6 +34,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -504,6 +505,10 @@ def page(rows: list[Row], command: str, started: str, seconds: float) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; exits 1 if any file is a FAIL."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -526,6 +531,8 @@ def main(argv: list[str] | None = None) -> int:
     started = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     t0 = time.monotonic()
     rows: list[Row] = []
+    # A stopped harness (SIGTERM) still untags the stand-in images and removes its scratch folder.
+    signal.signal(signal.SIGTERM, _interrupt)
     with tempfile.TemporaryDirectory(prefix="kfp-conformance-") as tmp:
         work = Path(tmp)
         env = Env(stub_bin=make_stubs(work), work=work, timeout=args.timeout)

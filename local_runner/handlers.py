@@ -205,6 +205,9 @@ class DockerHandler:
         except (APIError, DockerException) as err:
             if cancel.is_set():
                 return Outcome(Status.CANCELLED, None, "cancelled")
+            if "executable file not found" in str(err):  # what a shell reports as exit 127
+                program = (inv.command or inv.args or ["(the image entrypoint)"])[0]
+                return Outcome(Status.FAILED, 127, f"{program!r} is not a program in image {inv.image}")
             return Outcome(Status.FAILED, None, f"docker error: {err}")
         finally:
             with self._lock:

@@ -109,6 +109,13 @@ def resolve_parameters(pipeline: PipelineSpec, given: dict[str, Any]) -> dict[st
         raise UnsupportedFeatureError(
             f"pipeline input artifact(s) {', '.join(required)} (no way to give an artifact locally)", "root"
         )
+    statuses = sorted(n for n, d in defs.items() if d.type == TASK_FINAL_STATUS)
+    if statuses:  # only an exit task is given a final status, by the DAG that runs it
+        raise UnsupportedFeatureError(
+            f"pipeline input {statuses[0]} of type PipelineTaskFinalStatus (a component reading a final "
+            "status runs as an ExitHandler's exit task)",
+            "root",
+        )
     unknown = sorted(set(given) - set(defs))
     if unknown:
         known = ", ".join(f"{k} ({d.type})" for k, d in sorted(defs.items())) or "none"
