@@ -203,6 +203,24 @@ def custom_path_docker():
     cat(data=made.outputs["out"])
 
 
+# --- a program missing from the image; a final status with no exit handler ---------------------
+
+
+@dsl.container_component
+def missing_program():
+    return dsl.ContainerSpec(image=IMAGE, command=["no-such-program"], args=["x"])
+
+
+@dsl.pipeline(name="lr-missing-program")
+def missing_program_pipeline():
+    missing_program()
+
+
+@dsl.component(base_image=IMAGE)
+def exit_comp(status: dsl.PipelineTaskFinalStatus):
+    print(status)
+
+
 # --- refused at load -----------------------------------------------------------------------------
 
 
@@ -228,6 +246,8 @@ CASES = {
     "layout": layout,
     "custom_path_docker": custom_path_docker,
     "workspace": workspace,
+    "missing_program": missing_program_pipeline,
+    "final_status_alone": exit_comp,  # a component compiled alone: its status is a pipeline input
 }
 
 

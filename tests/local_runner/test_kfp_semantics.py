@@ -181,6 +181,23 @@ def test_unsupported_placeholder_is_refused_before_anything_runs(
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.docker
+@pytest.mark.usefixtures("docker_engine")
+def test_program_missing_from_the_image_is_named(cases: dict[str, Path], tmp_path: Path) -> None:
+    result = run_file(cases["missing_program"], {}, root=tmp_path)
+
+    task = result.tasks[0]
+    assert result.status == Status.FAILED and task.exit_code == 127
+    assert task.message == "'no-such-program' is not a program in image campaignlab-base:bookworm"
+
+
+def test_final_status_without_an_exit_handler_is_refused_by_name(
+    cases: dict[str, Path], tmp_path: Path
+) -> None:
+    with pytest.raises(UnsupportedFeatureError, match="PipelineTaskFinalStatus"):
+        run_file(cases["final_status_alone"], {}, root=tmp_path, backend="process")
+
+
 def cli(*args: str, module: str = "local_runner") -> subprocess.CompletedProcess[str]:
     base = [sys.executable, "-m", module] + (["pipeline", "run-local"] if module == "campaignlab" else [])
     return subprocess.run([*base, *args], capture_output=True, text=True, cwd=REPO)
