@@ -187,10 +187,12 @@ def untag_images(env: Env) -> None:
     env.tagged.clear()
 
 
-def runner(args: list[str], env: Env, path_prefix: Path | None, timeout: float) -> tuple[int, str, str]:
+def runner(
+    args: list[str], env: Env, path_prefix: Path | None, timeout: float, cwd: Path
+) -> tuple[int, str, str]:
     """``python -m local_runner ARGS``: (exit code, stdout, stderr); -9 on a timeout."""
-    # Run from the scratch folder (PYTHONPATH finds the runner): a corpus task that writes to a
-    # relative path writes there, never into the repository.
+    # Run from a scratch folder of the file's own (PYTHONPATH finds the runner): a corpus task that
+    # writes to a relative path writes there, never into the repository nor where another file runs.
     environ = dict(os.environ, PYTHONPATH=str(REPO))
     if path_prefix is not None:
         environ["PATH"] = f"{path_prefix}:{environ.get('PATH', '')}"
@@ -199,7 +201,7 @@ def runner(args: list[str], env: Env, path_prefix: Path | None, timeout: float) 
             [sys.executable, "-m", "local_runner", *args],
             capture_output=True,
             text=True,
-            cwd=env.work,
+            cwd=cwd,
             env=environ,
             timeout=timeout,
         )
@@ -236,7 +238,9 @@ def run_one(path: Path, rel: Path, env: Env) -> Row:
     pfile.parent.mkdir(parents=True, exist_ok=True)
     pfile.write_text(json.dumps(params))
     t0 = time.monotonic()
-    code, _, err = runner([str(path), "--dry-run", "--params", str(pfile)], env, None, 60)
+    cwd = env.work / "cwd" / str(rel).replace("/", "__")
+    cwd.mkdir(parents=True, exist_ok=True)
+    code, _, err = runner([str(path), "--dry-run", "--params", str(pfile)], env, None, 60, cwd)
     if code not in (0, 2) or "Traceback" in err:
         row.got, row.verdict = "crash", "FAIL"
         row.detail = f"loading crashed (exit {code}): {error_line(err)[:200]}"
@@ -262,7 +266,7 @@ def run_one(path: Path, rel: Path, env: Env) -> Row:
     root = env.work / "runs" / str(rel).replace("/", "__")
     args = [str(path), "--params", str(pfile), "--root", str(root), "--quiet", "--no-cache"]
     args += ["--backend", row.backend, "--max-parallel", "2"]
-    code, _, err = runner(args, env, env.stub_bin if row.backend == "process" else None, env.timeout)
+    code, _, err = runner(args, env, env.stub_bin if row.backend == "process" else None, env.timeout, cwd)
     row.seconds = time.monotonic() - t0
     record = next(iter(sorted(root.glob("*/*/run.json"))), None)
     run = json.loads(record.read_text()) if record is not None else {}
@@ -283,6 +287,8 @@ def classify(row: Row, code: int, err: str, run: dict[str, Any], root: Path) -> 
         reason = refusal_reason(error_line(err))
         row.got, row.detail = "refused", reason
         row.verdict = "refused" if row.expected == "succeed" and reason == "needs a GPU" else "FAIL"
+        if row.expected == "succeed" and "image(s) not found locally" in reason:
+            row.verdict = "offline"  # an image pinned by digest: no stand-in can be tagged for it
         return
     row.got = "succeeded" if code == 0 else "failed"
     failed = [t for t in tasks if t.get("status") == "failed"]
