@@ -11,10 +11,12 @@ import contextlib
 import enum
 import glob
 import os
+import shutil
 import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -52,6 +54,9 @@ class Invocation:
     memory_limit_bytes: int | None = None
     accelerator_count: int = 0
     run_id: str = ""  # labels the container, so `docker ps --filter label=...run=ID` finds one run's tasks
+    # After a zero exit: (path the command wrote, where the runner wants it) pairs, for outputs written
+    # outside the mounted runs root (kfp's ``artifact.set_path``); copied before the container goes.
+    copy_out: Callable[[], list[tuple[str, str]]] | None = None
 
 
 @dataclass
@@ -74,6 +79,14 @@ class TaskHandler(Protocol):
 
     def run(self, inv: Invocation, cancel: threading.Event) -> Outcome:
         """Run one attempt to its end (or until ``cancel`` is set)."""
+        ...
+
+    def gpu_available(self) -> bool:
+        """True if a task asking for an accelerator can get one here."""
+        ...
+
+    def stop_all(self) -> None:
+        """Stop every command this handler started (Ctrl-C)."""
         ...
 
 
@@ -133,12 +146,16 @@ class DockerHandler:
         if missing:
             names = ", ".join(missing)
             raise HostError(f"image(s) not found locally: {names}; " + BUILD_HINT.format(image=missing[0]))
-        if need_gpu and not gpu_present(self.client.info().get("Runtimes")):
+        if need_gpu and not self.gpu_available():
             raise HostError(
                 "a task requests an accelerator (GPU) but this machine has none (no /dev/nvidia* device "
                 "and no nvidia Docker runtime); run on a GPU machine or drop set_accelerator_type"
             )
         return digests
+
+    def gpu_available(self) -> bool:
+        """True if an NVIDIA device or an ``nvidia`` runtime of the engine exists."""
+        return gpu_present(self.client.info().get("Runtimes"))
 
     def run(self, inv: Invocation, cancel: threading.Event) -> Outcome:
         from docker.errors import APIError, DockerException
@@ -182,9 +199,15 @@ class DockerHandler:
                 if code != 0:
                     container.reload()
                     oom = bool(container.attrs.get("State", {}).get("OOMKilled"))
+                elif inv.copy_out is not None and not cancel.is_set():
+                    for src, dest in inv.copy_out():
+                        _copy_from_container(container, src, Path(dest))
         except (APIError, DockerException) as err:
             if cancel.is_set():
                 return Outcome(Status.CANCELLED, None, "cancelled")
+            if "executable file not found" in str(err):  # what a shell reports as exit 127
+                program = (inv.command or inv.args or ["(the image entrypoint)"])[0]
+                return Outcome(Status.FAILED, 127, f"{program!r} is not a program in image {inv.image}")
             return Outcome(Status.FAILED, None, f"docker error: {err}")
         finally:
             with self._lock:
@@ -213,6 +236,29 @@ class DockerHandler:
                 c.kill()
 
 
+def _copy_from_container(container: Any, src: str, dest: Path) -> None:
+    """Copy ``src`` (a file or folder inside a stopped container) to ``dest`` on the host."""
+    import io
+    import tarfile
+
+    stream, _ = container.get_archive(src)
+    data = io.BytesIO(b"".join(stream))
+    with tarfile.open(fileobj=data) as tar:
+        members = tar.getmembers()
+        top = members[0].name if members else ""
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        for m in members:
+            rel = m.name[len(top) :].lstrip("/")
+            target = dest / rel if rel else dest
+            if m.isdir():
+                target.mkdir(parents=True, exist_ok=True)
+            elif m.isfile():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                fh = tar.extractfile(m)
+                if fh is not None:
+                    target.write_bytes(fh.read())
+
+
 class ProcessHandler:
     """Runs the same resolved command lines as host processes, for machines without Docker.
 
@@ -233,6 +279,10 @@ class ProcessHandler:
             )
         # No image to pin: the cache keys on the host instead.
         return {image: f"process:{image}" for image in images}
+
+    def gpu_available(self) -> bool:
+        """True if an NVIDIA device node exists."""
+        return gpu_present()
 
     def run(self, inv: Invocation, cancel: threading.Event) -> Outcome:
         argv = [*inv.command, *inv.args]
@@ -270,6 +320,12 @@ class ProcessHandler:
             return Outcome(Status.CANCELLED, code, "stopped by Ctrl-C")
         if code != 0:
             return Outcome(Status.FAILED, code, _describe_exit(code, False, None))
+        for src, dest in inv.copy_out() if inv.copy_out is not None else []:
+            if Path(src).is_dir():
+                shutil.copytree(src, dest, dirs_exist_ok=True)
+            elif Path(src).is_file():
+                Path(dest).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src, dest)
         return Outcome(Status.SUCCEEDED, 0, "")
 
     @staticmethod
@@ -290,7 +346,7 @@ class ProcessHandler:
             self._kill(proc)
 
 
-def make_handler(backend: str) -> DockerHandler | ProcessHandler:
+def make_handler(backend: str) -> TaskHandler:
     """The handler for ``--backend docker|process``."""
     if backend == "docker":
         return DockerHandler()
