@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from campaignlab.errors import DataError
-from campaignlab.io import read_json, read_parquet
+from campaignlab.io import read_json, read_parquet, require_complete
 
 MODALITIES: tuple[str, ...] = ("audience", "brand", "creative", "geo", "platform")
 TEXT_MODALITIES: tuple[str, ...] = ("audience", "brand", "creative", "platform")
@@ -58,9 +58,11 @@ def read_features(folder: str | Path) -> tuple[pa.Table, dict[str, Any]]:
         The ``features.parquet`` table (schema checked) and the parsed ``manifest.json``.
 
     Raises:
-        DataError: a file is missing or a column does not have the documented type.
+        DataError: the folder is not a completely published features folder (see
+            :func:`campaignlab.io.require_complete`) or a column does not have the documented type.
     """
     folder = Path(folder)
+    require_complete(folder, "features folder", needs=(FEATURES_FILE, MANIFEST_FILE))
     required = {
         "sample_id": "string",
         "split": "string",

@@ -152,10 +152,19 @@ def loss_fn(out: dict[str, torch.Tensor], y: torch.Tensor) -> torch.Tensor:
     )
 
 
-def _tensors(data: ArrayData) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+def _tensors(data: ArrayData, device: Any = "cpu") -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     import torch
 
-    return {m: torch.from_numpy(np.ascontiguousarray(a)) for m, a in data.x.items()}, torch.from_numpy(data.y)
+    x = {m: torch.from_numpy(np.ascontiguousarray(a)).to(device) for m, a in data.x.items()}
+    return x, torch.from_numpy(data.y).to(device)
+
+
+def _device() -> Any:
+    """Where to compute: the GPU when torch sees one (a client given ``num_gpus`` by Ray sees it), else
+    the CPU. The model stays on the CPU between calls, so Flower's weight records never hold GPU tensors."""
+    from campaignlab.models.base import torch_device
+
+    return torch_device("auto")
 
 
 def train(model: Any, data: ArrayData, params: TrainParams, progress: Any = None) -> dict[str, float]:
@@ -170,8 +179,10 @@ def train(model: Any, data: ArrayData, params: TrainParams, progress: Any = None
         raise ValueError("no training rows")
     t0 = time.perf_counter()
     torch.manual_seed(params.seed)
-    gen = torch.Generator().manual_seed(params.seed)
-    x, y = _tensors(data)
+    gen = torch.Generator().manual_seed(params.seed)  # on the CPU: the same shuffles on every device
+    device = _device()
+    x, y = _tensors(data, device)
+    model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=params.lr, weight_decay=params.weight_decay)
     model.train()
     last = 0.0
@@ -180,7 +191,7 @@ def train(model: Any, data: ArrayData, params: TrainParams, progress: Any = None
         order = torch.randperm(n, generator=gen)
         total = 0.0
         for start in range(0, n, params.batch_size):
-            idx = order[start : start + params.batch_size]
+            idx = order[start : start + params.batch_size].to(device)
             out = model({m: v[idx] for m, v in x.items()})
             loss = loss_fn(out, y[idx])
             opt.zero_grad(set_to_none=True)
@@ -190,6 +201,7 @@ def train(model: Any, data: ArrayData, params: TrainParams, progress: Any = None
         last = total / n
         if progress is not None:
             progress("train epochs", epoch + 1, params.epochs)
+    model.to("cpu")
     return {"train_loss": last, "num-examples": float(n), "seconds": time.perf_counter() - t0}
 
 
@@ -197,12 +209,15 @@ def predict_proba(model: Any, data: ArrayData, batch_size: int = 4096) -> np.nda
     """(N, 3) class probabilities in eval mode."""
     import torch
 
-    x, _ = _tensors(data)
-    model.eval()
+    device = _device()
+    x, _ = _tensors(data, device)
+    model.to(device).eval()
     outs = []
     with torch.no_grad():
         for start in range(0, len(data), batch_size):
-            outs.append(class_probabilities(model({m: v[start : start + batch_size] for m, v in x.items()})))
+            out = model({m: v[start : start + batch_size] for m, v in x.items()})
+            outs.append(class_probabilities(out).cpu())
+    model.to("cpu")
     return torch.cat(outs).numpy() if outs else np.zeros((0, 3), np.float32)
 
 
@@ -223,8 +238,9 @@ def test(model: Any, data: ArrayData, batch_size: int = 4096) -> dict[str, float
     """Evaluate: ``loss`` (the training loss, mean per sample), macro F1, per-class F1, accuracy, N."""
     import torch
 
-    x, y = _tensors(data)
-    model.eval()
+    device = _device()
+    x, y = _tensors(data, device)
+    model.to(device).eval()
     total = 0.0
     probs = []
     with torch.no_grad():
@@ -232,7 +248,8 @@ def test(model: Any, data: ArrayData, batch_size: int = 4096) -> dict[str, float
             sl = slice(start, start + batch_size)
             out = model({m: v[sl] for m, v in x.items()})
             total += float(loss_fn(out, y[sl])) * len(y[sl])
-            probs.append(class_probabilities(out))
+            probs.append(class_probabilities(out).cpu())
+    model.to("cpu")
     pred = torch.cat(probs).argmax(dim=-1).numpy() if probs else np.zeros(0, np.int64)
     res = {"loss": total / max(len(data), 1), "num-examples": float(len(data))}
     res.update(scores(data.y, pred))
