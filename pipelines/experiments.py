@@ -11,6 +11,9 @@ from components import (
     partition,
     train_hierarchical_lgbm,
 )
+from pipelines import resources
+
+_R = resources.defaults("generate", "embed", "train", "evaluate", "federate")
 
 
 @dsl.pipeline(
@@ -29,6 +32,20 @@ def experiments(
     alpha: float = 0.1,
     num_rounds: int = 4,
     local_epochs: int = 5,
+    generate_cpu: str = _R["generate_cpu"],
+    generate_memory: str = _R["generate_memory"],
+    embed_cpu: str = _R["embed_cpu"],
+    embed_memory: str = _R["embed_memory"],
+    embed_accelerator_type: str = _R["embed_accelerator_type"],
+    embed_accelerator_count: int = _R["embed_accelerator_count"],
+    train_cpu: str = _R["train_cpu"],
+    train_memory: str = _R["train_memory"],
+    evaluate_cpu: str = _R["evaluate_cpu"],
+    evaluate_memory: str = _R["evaluate_memory"],
+    federate_cpu: str = _R["federate_cpu"],
+    federate_memory: str = _R["federate_memory"],
+    federate_accelerator_type: str = _R["federate_accelerator_type"],
+    federate_accelerator_count: int = _R["federate_accelerator_count"],
 ):
     """Run one LightGBM baseline per preset and one federation (with its centralized baseline) per
     client count, in parallel.
@@ -46,19 +63,33 @@ def experiments(
         alpha: Dirichlet alpha of the heterogeneous split.
         num_rounds: federated rounds.
         local_epochs: client epochs per round.
+        generate_cpu, generate_memory: CPU and memory limits of generate (Vertex picks the machine).
+        embed_cpu, embed_memory: limits of embed.
+        embed_accelerator_type, embed_accelerator_count: GPUs for embed (e.g. NVIDIA_TESLA_T4 and 1; ''
+            and 0: none). The local encoder then runs on the GPU (CUDA images: TORCH_VARIANT=cuda).
+        train_cpu, train_memory: limits of each train step.
+        evaluate_cpu, evaluate_memory: limits of each evaluate step.
+        federate_cpu, federate_memory: limits of the Flower simulation (one Ray worker per client).
+        federate_accelerator_type, federate_accelerator_count: GPUs for it (the clients train on them).
     """
     with dsl.ParallelFor(items=presets, parallelism=3, name="per-preset") as preset:
         data = generate(preset=preset, seed=seed, scale=scale, noise=noise)
+        resources.limit(data, generate_cpu, generate_memory)
         feats = embed(dataset=data.outputs["dataset"], encoder=encoder, dim=embedding_dim)
+        resources.limit(feats, embed_cpu, embed_memory, embed_accelerator_type, embed_accelerator_count)
         model = train_hierarchical_lgbm(features=feats.outputs["features"])
-        evaluate(model=model.outputs["model"], features=feats.outputs["features"])
+        resources.limit(model, train_cpu, train_memory)
+        scored = evaluate(model=model.outputs["model"], features=feats.outputs["features"])
+        resources.limit(scored, evaluate_cpu, evaluate_memory)
 
     fed_data = generate(preset=federated_preset, seed=seed, scale=scale, noise=noise).set_display_name(
         "generate federated data"
     )
+    resources.limit(fed_data, generate_cpu, generate_memory)
     fed_feats = embed(
         dataset=fed_data.outputs["dataset"], encoder=encoder, dim=embedding_dim
     ).set_display_name("embed federated data")
+    resources.limit(fed_feats, embed_cpu, embed_memory, embed_accelerator_type, embed_accelerator_count)
     with dsl.ParallelFor(items=client_counts, parallelism=3, name="per-client-count") as n:
         parts = partition(features=fed_feats.outputs["features"], clients=n, split=split, alpha=alpha)
         fed = federate(
@@ -69,5 +100,8 @@ def experiments(
             seed=seed,
             split=split,
             alpha=alpha,
+        )
+        resources.limit(
+            fed, federate_cpu, federate_memory, federate_accelerator_type, federate_accelerator_count
         )
         compare_federated(run=fed.outputs["run"])
