@@ -61,3 +61,14 @@ def test_train_with_device_cuda_needs_a_gpu(projected_dir: Path, tmp_path: Path)
         return
     assert proc.returncode == 2, proc.stderr
     assert "no CUDA device is visible" in proc.stderr and not (tmp_path / "m").exists()
+
+
+def test_the_local_text_encoder_follows_the_same_device_choice() -> None:
+    from campaignlab.features.local import LocalEncoder, gpu_visible, onnx_available
+
+    enc = LocalEncoder(backend="torch")
+    vecs = enc.encode(["a campaign for young parents", "b2b software"])
+    assert vecs.shape == (2, 384) and np.isfinite(vecs).all()
+    assert enc._load().model.device.type == torch_device("auto").type  # type: ignore[union-attr]
+    # auto: torch on a GPU, else ONNX on the CPU (this machine: no GPU, onnxruntime installed)
+    assert LocalEncoder().backend == ("torch" if gpu_visible() or not onnx_available() else "onnx")
