@@ -4,6 +4,9 @@ from kfp import dsl
 
 from campaignlab.federated.config import default_config
 from components import compare_federated, embed, federate, generate, partition
+from pipelines import resources
+
+_R = resources.defaults("generate", "embed", "federate")
 
 # The federated defaults have one source, campaignlab/federated/default.yaml.
 _D = default_config()
@@ -27,6 +30,16 @@ def federated(
     local_epochs: int = _D.model.local_epochs,
     optuna_n_trials: int = _D.model.optuna_n_trials,
     num_cpus: float = _D.backend.client_resources.num_cpus,
+    generate_cpu: str = _R["generate_cpu"],
+    generate_memory: str = _R["generate_memory"],
+    embed_cpu: str = _R["embed_cpu"],
+    embed_memory: str = _R["embed_memory"],
+    embed_accelerator_type: str = _R["embed_accelerator_type"],
+    embed_accelerator_count: int = _R["embed_accelerator_count"],
+    federate_cpu: str = _R["federate_cpu"],
+    federate_memory: str = _R["federate_memory"],
+    federate_accelerator_type: str = _R["federate_accelerator_type"],
+    federate_accelerator_count: int = _R["federate_accelerator_count"],
 ):
     """Partition the data over ``num_clients``, train the joint model federated and centrally at the same
     epoch budget and from the same initial weights, score both on the server test set, compare.
@@ -48,15 +61,22 @@ def federated(
         local_epochs: client epochs per round (the centralized model trains rounds x epochs).
         optuna_n_trials: Optuna trials before training (0 = none).
         num_cpus: CPUs per simulated client.
+        generate_cpu, generate_memory: CPU and memory limits of generate (Vertex picks the machine).
+        embed_cpu, embed_memory: limits of embed.
+        embed_accelerator_type, embed_accelerator_count: GPUs for embed (e.g. NVIDIA_TESLA_T4 and 1; ''
+            and 0: none). The local encoder then runs on the GPU (CUDA images: TORCH_VARIANT=cuda).
+        federate_cpu, federate_memory: limits of the Flower simulation (one Ray worker per client).
+        federate_accelerator_type, federate_accelerator_count: GPUs for it (the clients train on them).
     """
     data = generate(preset=preset, seed=seed, scale=scale, noise=noise, pairs=pairs).set_display_name(
         "generate"
     )
-    features = (
-        embed(dataset=data.outputs["dataset"], encoder=encoder, task=embedding_task, dim=embedding_dim)
-        .set_display_name("embed")
-        .outputs["features"]
-    )
+    resources.limit(data, generate_cpu, generate_memory)
+    embedded = embed(
+        dataset=data.outputs["dataset"], encoder=encoder, task=embedding_task, dim=embedding_dim
+    ).set_display_name("embed")
+    resources.limit(embedded, embed_cpu, embed_memory, embed_accelerator_type, embed_accelerator_count)
+    features = embedded.outputs["features"]
     parts = partition(
         features=features, num_clients=num_clients, data_split=data_split, alpha=alpha
     ).set_display_name("partition")
@@ -72,4 +92,5 @@ def federated(
         alpha=alpha,
         num_cpus=num_cpus,
     ).set_display_name("federated and centralized training")
+    resources.limit(run, federate_cpu, federate_memory, federate_accelerator_type, federate_accelerator_count)
     compare_federated(run=run.outputs["run"]).set_display_name("compare")

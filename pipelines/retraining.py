@@ -3,6 +3,9 @@
 from kfp import dsl
 
 from components import compare_models, embed, evaluate, generate, register_model, train_hierarchical_lgbm
+from pipelines import resources
+
+_R = resources.defaults("generate", "embed", "train", "evaluate")
 
 
 @dsl.pipeline(
@@ -20,6 +23,16 @@ def retraining(
     tune_trials: int = 0,
     margin: float = 0.01,
     registry_dir: str = "",
+    generate_cpu: str = _R["generate_cpu"],
+    generate_memory: str = _R["generate_memory"],
+    embed_cpu: str = _R["embed_cpu"],
+    embed_memory: str = _R["embed_memory"],
+    embed_accelerator_type: str = _R["embed_accelerator_type"],
+    embed_accelerator_count: int = _R["embed_accelerator_count"],
+    train_cpu: str = _R["train_cpu"],
+    train_memory: str = _R["train_memory"],
+    evaluate_cpu: str = _R["evaluate_cpu"],
+    evaluate_memory: str = _R["evaluate_memory"],
 ):
     """Evaluate the champion and a freshly trained challenger on the same fresh test data; register
     the challenger (``dsl.If``) only if its macro F1 exceeds the champion's by more than ``margin``.
@@ -35,25 +48,35 @@ def retraining(
         tune_trials: Optuna trials for the challenger.
         margin: macro-F1 points the challenger must win by.
         registry_dir: where a promoted model is also copied (e.g. /gcs/BUCKET/models/champion).
+        generate_cpu, generate_memory: CPU and memory limits of generate (Vertex picks the machine).
+        embed_cpu, embed_memory: limits of embed.
+        embed_accelerator_type, embed_accelerator_count: GPUs for embed (e.g. NVIDIA_TESLA_T4 and 1; ''
+            and 0: none). The local encoder then runs on the GPU (CUDA images: TORCH_VARIANT=cuda).
+        train_cpu, train_memory: limits of each train step.
+        evaluate_cpu, evaluate_memory: limits of each evaluate step.
     """
     data = generate(preset=preset, seed=seed, scale=scale, noise=noise).set_display_name(
         "generate fresh data"
     )
-    features = (
-        embed(dataset=data.outputs["dataset"], encoder=encoder, dim=embedding_dim)
-        .set_display_name("embed")
-        .outputs["features"]
+    resources.limit(data, generate_cpu, generate_memory)
+    embedded = embed(dataset=data.outputs["dataset"], encoder=encoder, dim=embedding_dim).set_display_name(
+        "embed"
     )
+    resources.limit(embedded, embed_cpu, embed_memory, embed_accelerator_type, embed_accelerator_count)
+    features = embedded.outputs["features"]
     challenger = train_hierarchical_lgbm(features=features, tune=tune_trials).set_display_name(
         "train challenger"
     )
+    resources.limit(challenger, train_cpu, train_memory)
     challenger_eval = evaluate(model=challenger.outputs["model"], features=features).set_display_name(
         "evaluate challenger"
     )
+    resources.limit(challenger_eval, evaluate_cpu, evaluate_memory)
     champion = dsl.importer(
         artifact_uri=champion_model_uri, artifact_class=dsl.Model, reimport=False
     ).set_display_name("import champion")
     champion_eval = evaluate(model=champion.output, features=features).set_display_name("evaluate champion")
+    resources.limit(champion_eval, evaluate_cpu, evaluate_memory)
     decision = compare_models(
         a_name="challenger",
         a_evaluation=challenger_eval.outputs["evaluation"],

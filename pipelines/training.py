@@ -11,6 +11,9 @@ from components import (
     train_robust_modality,
     train_shared_latent,
 )
+from pipelines import resources
+
+_R = resources.defaults("generate", "embed", "train", "evaluate")
 
 
 @dsl.pipeline(name="campaignlab-training", description="Train three model families and register the best.")
@@ -24,6 +27,18 @@ def training(
     embedding_task: str = "classification",
     embedding_dim: int = 384,
     tune_trials: int = 0,
+    generate_cpu: str = _R["generate_cpu"],
+    generate_memory: str = _R["generate_memory"],
+    embed_cpu: str = _R["embed_cpu"],
+    embed_memory: str = _R["embed_memory"],
+    embed_accelerator_type: str = _R["embed_accelerator_type"],
+    embed_accelerator_count: int = _R["embed_accelerator_count"],
+    train_cpu: str = _R["train_cpu"],
+    train_memory: str = _R["train_memory"],
+    train_accelerator_type: str = _R["train_accelerator_type"],
+    train_accelerator_count: int = _R["train_accelerator_count"],
+    evaluate_cpu: str = _R["evaluate_cpu"],
+    evaluate_memory: str = _R["evaluate_memory"],
 ):
     """Generate a dataset, embed it, train hierarchical_lgbm, shared_latent and robust_modality
     in parallel, evaluate each on the test split and keep the best by macro F1.
@@ -38,13 +53,23 @@ def training(
         embedding_task: text embedding task type.
         embedding_dim: text embedding dimension.
         tune_trials: Optuna trials per trainer (0 = defaults).
+        generate_cpu, generate_memory: CPU and memory limits of generate (Vertex picks the machine).
+        embed_cpu, embed_memory: limits of embed.
+        embed_accelerator_type, embed_accelerator_count: GPUs for embed (e.g. NVIDIA_TESLA_T4 and 1; ''
+            and 0: none). The local encoder then runs on the GPU (CUDA images: TORCH_VARIANT=cuda).
+        train_cpu, train_memory: limits of each train step.
+        train_accelerator_type, train_accelerator_count: GPUs for the torch trainers (shared_latent,
+            robust_modality); LightGBM stays on CPUs.
+        evaluate_cpu, evaluate_memory: limits of each evaluate step.
     """
     data = generate(preset=preset, seed=seed, scale=scale, noise=noise, pairs=pairs).set_display_name(
         "generate"
     )
+    resources.limit(data, generate_cpu, generate_memory)
     feats = embed(
         dataset=data.outputs["dataset"], encoder=encoder, task=embedding_task, dim=embedding_dim
     ).set_display_name("embed")
+    resources.limit(feats, embed_cpu, embed_memory, embed_accelerator_type, embed_accelerator_count)
     features = feats.outputs["features"]
     trainers = {
         "hierarchical_lgbm": train_hierarchical_lgbm,
@@ -54,9 +79,14 @@ def training(
     results = {}
     for name, trainer in trainers.items():
         trained = trainer(features=features, tune=tune_trials).set_display_name(f"train {name}")
+        if name == "hierarchical_lgbm":  # LightGBM's CPU build: cores, no GPU
+            resources.limit(trained, train_cpu, train_memory)
+        else:
+            resources.limit(trained, train_cpu, train_memory, train_accelerator_type, train_accelerator_count)
         scored = evaluate(model=trained.outputs["model"], features=features).set_display_name(
             f"evaluate {name}"
         )
+        resources.limit(scored, evaluate_cpu, evaluate_memory)
         results[name] = (trained.outputs["model"], scored.outputs["evaluation"])
     (lgbm_model, lgbm_eval), (sl_model, sl_eval), (rm_model, rm_eval) = results.values()
     compare_models(

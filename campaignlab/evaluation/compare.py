@@ -28,7 +28,7 @@ from pydantic import Field, field_validator
 from campaignlab import LABEL_NAMES
 from campaignlab.config import StrictModel
 from campaignlab.errors import ConfigError, DataError
-from campaignlab.io import atomic_dir, atomic_write_bytes, read_json, write_json
+from campaignlab.io import atomic_dir, atomic_write_bytes, read_json, require_complete, write_json
 
 
 class CompareConfig(StrictModel):
@@ -79,6 +79,8 @@ def _read_metrics(folder: Path, who: str) -> dict[str, Any]:
     (e.g. ``RUN#federated.final`` and ``RUN#centralized`` of a ``campaignlab federate`` run)."""
     text, _, key = str(folder).partition("#")
     folder = Path(text)
+    if folder.is_dir():
+        require_complete(folder, f"{who}: evaluation folder", needs=("metrics.json",))
     path = folder / "metrics.json" if folder.is_dir() else folder
     if not path.is_file():
         raise DataError(
@@ -240,6 +242,8 @@ def compare(cfg: CompareConfig) -> dict[str, Any]:
         src = cfg.models[best["name"]]
         if not src.exists():
             raise DataError(f"model of {best['name']!r}: {str(src)!r} does not exist")
+        if src.is_dir():
+            require_complete(src, f"model folder of {best['name']!r}")
         with atomic_dir(cfg.model_out) as tmp:
             if src.is_dir():
                 shutil.copytree(src, tmp, dirs_exist_ok=True)
@@ -268,6 +272,7 @@ def register(cfg: RegisterConfig) -> dict[str, Any]:
     """
     if not cfg.model.is_dir():
         raise DataError(f"model: {str(cfg.model)!r} is not a model folder")
+    require_complete(cfg.model, "model folder")
     metrics = _read_metrics(cfg.metrics, "metrics")
     record = {
         "name": cfg.name,

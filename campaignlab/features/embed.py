@@ -32,7 +32,14 @@ from campaignlab.features.table import (
     features_schema,
     vector_column,
 )
-from campaignlab.io import atomic_dir, check_writable_parent, read_parquet, write_json, write_parquet
+from campaignlab.io import (
+    atomic_dir,
+    check_writable_parent,
+    read_parquet,
+    require_complete,
+    write_json,
+    write_parquet,
+)
 from campaignlab.synth.dataset import SAMPLES_TEXT_COLUMNS
 
 Progress = Any  # progress(stage, done, total), as campaignlab.progress.progress_bar yields
@@ -98,6 +105,7 @@ def build_encoder(cfg: EmbedConfig) -> TextEncoder:
 def _read_inputs(dataset_dir: Path) -> tuple[pa.Table, list[str]]:
     if not dataset_dir.is_dir():
         raise DataError(f"dataset folder {str(dataset_dir)!r} does not exist (see `campaignlab generate`)")
+    require_complete(dataset_dir, "dataset folder", needs=("samples.parquet", "nodes.parquet"))
     samples = read_parquet(dataset_dir / "samples.parquet", SAMPLES_REQUIRED)
     nodes = read_parquet(dataset_dir / "nodes.parquet", NODES_REQUIRED)
     for col in ("audience", "brand", "creative", "platform"):

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from campaignlab import MODALITIES
 from campaignlab.errors import DataError
-from campaignlab.io import read_json, read_parquet
+from campaignlab.io import read_json, read_parquet, require_complete
 
 TEXT_MODALITIES: tuple[str, ...] = ("audience", "brand", "creative", "platform")
 FEATURES_FILE = "features.parquet"
@@ -81,9 +81,11 @@ def read_features(folder: str | Path) -> tuple[pa.Table, dict[str, Any]]:
         The ``features.parquet`` table (schema checked) and the parsed ``manifest.json``.
 
     Raises:
-        DataError: a file is missing or a column does not have the documented type.
+        DataError: the folder is not a completely published features folder (see
+            :func:`campaignlab.io.require_complete`) or a column does not have the documented type.
     """
     folder = Path(folder)
+    require_complete(folder, "features folder", needs=(FEATURES_FILE, MANIFEST_FILE))
     table = read_features_table(folder / FEATURES_FILE)
     manifest = read_json(folder / MANIFEST_FILE)
     return table, manifest

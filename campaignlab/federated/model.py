@@ -191,11 +191,19 @@ def loss_fn(out: dict[str, torch.Tensor], y: torch.Tensor) -> torch.Tensor:
     )
 
 
-def _tensors(data: Features) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+def _tensors(data: Features, device: Any = "cpu") -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     import torch
 
-    x = {k: torch.from_numpy(np.ascontiguousarray(a)) for k, a in data.inputs.items()}
-    return x, torch.from_numpy(data.label.astype(np.int64))
+    x = {k: torch.from_numpy(np.ascontiguousarray(a)).to(device) for k, a in data.inputs.items()}
+    return x, torch.from_numpy(data.label.astype(np.int64)).to(device)
+
+
+def _device() -> Any:
+    """Where to compute: the GPU when torch sees one (a client given ``num_gpus`` by Ray sees it), else
+    the CPU. The model stays on the CPU between calls, so Flower's weight records never hold GPU tensors."""
+    from campaignlab.models.base import torch_device
+
+    return torch_device("auto")
 
 
 def lr_factor(step: int, total: int, warmup: int, schedule: str) -> float:
@@ -220,8 +228,10 @@ def train(model: Any, data: Features, params: TrainParams, progress: Any = None)
         raise ValueError("no training rows")
     t0 = time.perf_counter()
     torch.manual_seed(params.seed)
-    gen = torch.Generator().manual_seed(params.seed)
-    x, y = _tensors(data)
+    gen = torch.Generator().manual_seed(params.seed)  # on the CPU: the same shuffles on every device
+    device = _device()
+    x, y = _tensors(data, device)
+    model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=params.lr, weight_decay=params.weight_decay)
     n = len(y)
     steps_per_epoch = math.ceil(n / params.batch_size)
@@ -239,7 +249,7 @@ def train(model: Any, data: Features, params: TrainParams, progress: Any = None)
         order = torch.randperm(n, generator=gen)
         total_loss = 0.0
         for s in range(0, n, params.batch_size):
-            idx = order[s : s + params.batch_size]
+            idx = order[s : s + params.batch_size].to(device)
             out = model({k: v[idx] for k, v in x.items()})
             loss = loss_fn(out, y[idx])
             if start:
@@ -253,6 +263,7 @@ def train(model: Any, data: Features, params: TrainParams, progress: Any = None)
         last = total_loss / n
         if progress is not None:
             progress("train epochs", epoch + 1, params.epochs)
+    model.to("cpu")
     return {"train_loss": last, "num-examples": float(n), "seconds": time.perf_counter() - t0}
 
 
@@ -260,12 +271,15 @@ def predict_proba(model: Any, data: Features, batch_size: int = 4096) -> np.ndar
     """(N, 3) class probabilities in eval mode."""
     import torch
 
-    x, _ = _tensors(data)
-    model.eval()
+    device = _device()
+    x, _ = _tensors(data, device)
+    model.to(device).eval()
     outs = []
     with torch.no_grad():
         for s in range(0, len(data), batch_size):
-            outs.append(class_probabilities(model({k: v[s : s + batch_size] for k, v in x.items()})))
+            out = model({k: v[s : s + batch_size] for k, v in x.items()})
+            outs.append(class_probabilities(out).cpu())
+    model.to("cpu")
     return torch.cat(outs).numpy() if outs else np.zeros((0, 3), np.float32)
 
 
@@ -273,8 +287,9 @@ def test(model: Any, data: Features, batch_size: int = 4096) -> dict[str, float]
     """Evaluate: ``loss`` (the training loss, mean per sample), macro F1, per-class F1, accuracy, N."""
     import torch
 
-    x, y = _tensors(data)
-    model.eval()
+    device = _device()
+    x, y = _tensors(data, device)
+    model.to(device).eval()
     total = 0.0
     probs = []
     with torch.no_grad():
@@ -282,7 +297,8 @@ def test(model: Any, data: Features, batch_size: int = 4096) -> dict[str, float]
             sl = slice(s, s + batch_size)
             out = model({k: v[sl] for k, v in x.items()})
             total += float(loss_fn(out, y[sl])) * len(y[sl])
-            probs.append(class_probabilities(out))
+            probs.append(class_probabilities(out).cpu())
+    model.to("cpu")
     pred = torch.cat(probs).argmax(dim=-1).numpy() if probs else np.zeros(0, np.int64)
     res = {"loss": total / max(len(data), 1), "num-examples": float(len(data))}
     res.update(scores(data.label, pred))  # macro F1, per-class F1, weighted F1s, accuracy

@@ -30,7 +30,7 @@ from pydantic import Field, ValidationInfo, field_validator
 from campaignlab import LABEL_NAMES, MODALITIES
 from campaignlab.config import StrictModel
 from campaignlab.errors import ConfigError, DataError
-from campaignlab.io import atomic_dir, read_json, write_json, write_parquet
+from campaignlab.io import atomic_dir, read_json, require_complete, write_json, write_parquet
 
 PARTITION_KIND = "campaignlab-partition"
 MANIFEST = "manifest.json"
@@ -236,6 +236,7 @@ def partition(features_dir: str | Path, cfg: PartitionConfig, out: str | Path) -
 
 def read_partition_manifest(folder: str | Path) -> dict[str, Any]:
     folder = Path(folder)
+    require_complete(folder, "partition folder", needs=(MANIFEST,))
     m = read_json(folder / MANIFEST)
     if not isinstance(m, dict) or m.get("kind") != PARTITION_KIND:
         raise DataError(

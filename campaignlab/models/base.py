@@ -22,7 +22,7 @@ import numpy as np
 import campaignlab
 from campaignlab import LABEL_NAMES, MODALITIES
 from campaignlab.config import StrictModel, validate
-from campaignlab.errors import CampaignlabError, DataError
+from campaignlab.errors import CampaignlabError, ConfigError, DataError
 from campaignlab.io import read_json
 from campaignlab.models.data import Inputs
 
@@ -41,6 +41,33 @@ def default_threads() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
         return max(1, os.cpu_count() or 1)
+
+
+def torch_device(requested: str = "auto") -> Any:
+    """The ``torch.device`` to compute on: ``auto`` takes the GPU when torch sees one, else the CPU.
+
+    A torch step scheduled on a GPU machine (an accelerator requested in the pipeline, and the CUDA
+    build of the image, see ``docs/pipelines.md``) so runs on the GPU without any flag; ``cpu`` keeps a
+    run on the CPU. Asking for ``cuda`` where there is none is an error, not a silent CPU run.
+
+    Raises:
+        ConfigError: ``requested`` is unknown, or ``cuda`` while torch sees no CUDA device.
+    """
+    import torch
+
+    if requested not in ("auto", "cpu", "cuda"):
+        raise ConfigError(f"device: got {requested!r} -> expected 'auto', 'cpu' or 'cuda'")
+    if requested == "cpu":
+        return torch.device("cpu")
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if requested == "cuda":
+        build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
+        raise ConfigError(
+            f"device: got 'cuda' -> no CUDA device is visible to torch {torch.__version__} ({build}); "
+            "run on a GPU machine with the CUDA image (TORCH_VARIANT=cuda) or use device 'auto' or 'cpu'"
+        )
+    return torch.device("cpu")
 
 
 def versions(*extra: str) -> dict[str, str]:

@@ -138,6 +138,7 @@ class RobustModalityClassifier(TorchEstimator):
         validation_fraction: float = 0.1,
         random_state: int = 42,
         n_jobs: int | None = None,
+        device: str = "auto",
     ) -> None:
         self.proj_hidden = proj_hidden
         self.proj_dim = proj_dim
@@ -156,6 +157,7 @@ class RobustModalityClassifier(TorchEstimator):
         self.validation_fraction = validation_fraction
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.device = device
 
     def _module_config(self, p: dict[str, Any], dims: dict[str, int]) -> RobustModalityConfig:
         keys = RobustModalityConfig.__dataclass_fields__.keys() - {"input_dims"}

@@ -105,6 +105,7 @@ class SharedLatentClassifier(TorchEstimator):
         validation_fraction: float = 0.1,
         random_state: int = 42,
         n_jobs: int | None = None,
+        device: str = "auto",
     ) -> None:
         self.size = size
         self.proj_dim = proj_dim
@@ -120,6 +121,7 @@ class SharedLatentClassifier(TorchEstimator):
         self.validation_fraction = validation_fraction
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.device = device
 
     def _module_config(self, p: dict[str, Any], dims: dict[str, int]) -> SharedLatentConfig:
         proj, hidden = SIZES[p["size"]]

@@ -32,7 +32,7 @@ import pyarrow as pa
 
 import campaignlab
 from campaignlab.errors import VerificationError
-from campaignlab.io import atomic_dir, read_json, read_parquet, write_json, write_parquet
+from campaignlab.io import atomic_dir, read_json, read_parquet, require_complete, write_json, write_parquet
 from campaignlab.synth import text
 from campaignlab.synth.config import GeneratorConfig
 from campaignlab.synth.graph import MODALITY_ORDER, Graph, build_graph, sign_matrix
@@ -287,6 +287,9 @@ def verify(folder: str | Path) -> VerifyReport:
         VerificationError: naming the first mismatching samples and what disagreed.
     """
     folder = Path(folder)
+    require_complete(
+        folder, "dataset folder", needs=("samples.parquet", "nodes.parquet", "edges.parquet", "manifest.json")
+    )
     samples = read_parquet(folder / "samples.parquet", SAMPLES_COLUMNS)
     nodes = read_parquet(folder / "nodes.parquet", NODES_COLUMNS)
     edges = read_parquet(folder / "edges.parquet", EDGES_COLUMNS)

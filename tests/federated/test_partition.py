@@ -53,6 +53,7 @@ def test_partition_folder(fl_features: Path, tmp_path: Path):
     assert dest.name == "heterogeneous_3clients_alpha0.5"
     files = sorted(p.name for p in dest.iterdir())
     assert files == [
+        "_COMPLETE.json",
         "client_0.parquet",
         "client_1.parquet",
         "client_2.parquet",

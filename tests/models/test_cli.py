@@ -41,7 +41,7 @@ def test_train_evaluate_predict_on_real_embeddings(tiny_features: Path, tmp_path
     )  # fmt: skip
     assert "trained robust_modality on 420 rows" in proc.stdout
     assert "training robust_modality" in proc.stderr  # the progress bar
-    assert sorted(p.name for p in model.iterdir()) == ["model.json", "model.pt"]
+    assert sorted(p.name for p in model.iterdir()) == ["_COMPLETE.json", "model.json", "model.pt"]
     meta = json.loads((model / "model.json").read_text())
     assert meta["type"] == "robust_modality" and meta["params"]["random_state"] == 3
     assert meta["params"]["max_epochs"] == 4 and meta["train_config"]["tune"] == 0
@@ -51,6 +51,7 @@ def test_train_evaluate_predict_on_real_embeddings(tiny_features: Path, tmp_path
     assert "macro F1" in proc.stdout
     names = sorted(p.name for p in ev.iterdir())
     assert names == [
+        "_COMPLETE.json",
         "confusion_matrix.json",
         "confusion_matrix.png",
         "evaluation.json",
@@ -92,6 +93,7 @@ def test_train_lgbm_with_tuning_writes_tuning_json(projected_dir: Path, tmp_path
         "--tune", "2", "--tune-subset", "300", "--threads", "1", "--quiet", "--config", cfg, check=True,
     )  # fmt: skip
     assert sorted(p.name for p in model.iterdir()) == [
+        "_COMPLETE.json",
         "model.json",
         "stage1.txt",
         "stage2.txt",
