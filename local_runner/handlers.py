@@ -132,6 +132,13 @@ class DockerHandler:
             ) from None
         self._lock = threading.Lock()
         self._running: dict[str, Any] = {}
+        self._host_cpus: float | None = None
+
+    def host_cpus(self) -> float:
+        """CPUs the engine can give one container (Docker refuses a larger ``--cpus``)."""
+        if self._host_cpus is None:
+            self._host_cpus = float(self.client.info().get("NCPU") or os.cpu_count() or 1)
+        return self._host_cpus
 
     def preflight(self, images: list[str], need_gpu: bool) -> dict[str, str]:
         from docker.errors import ImageNotFound
@@ -172,8 +179,18 @@ class DockerHandler:
             },
             "detach": True,
         }
+        notes = []
         if inv.cpu_limit:
-            kwargs["nano_cpus"] = int(inv.cpu_limit * 1e9)
+            cpus = inv.cpu_limit
+            if cpus > self.host_cpus():
+                # Vertex picks a machine with enough CPUs; here the machine is what it is. Docker refuses
+                # a limit above it, so the task gets every CPU there is, and its log says so.
+                cpus = self.host_cpus()
+                notes.append(
+                    f"local_runner: cpu limit {inv.cpu_limit:g} is more than this machine's {cpus:g} CPUs; "
+                    f"the container gets {cpus:g}\n"
+                )
+            kwargs["nano_cpus"] = int(cpus * 1e9)
         if inv.memory_limit_bytes:
             # Same limit for memory+swap, so the limit really holds.
             kwargs["mem_limit"] = inv.memory_limit_bytes
@@ -183,6 +200,8 @@ class DockerHandler:
         container = None
         try:
             with inv.log_path.open("ab") as log:
+                for note in notes:
+                    log.write(note.encode())
                 container = self.client.containers.create(inv.image, **kwargs)
                 with self._lock:
                     self._running[inv.task_id] = container

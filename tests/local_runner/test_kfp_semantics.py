@@ -7,6 +7,7 @@ kfp.local (and KFP) gives for it.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -97,7 +98,12 @@ def _inspect_limits(run_id: str, found: dict[str, Any], stop: threading.Event) -
 @pytest.mark.usefixtures("docker_engine")
 @pytest.mark.parametrize(
     ("cpu", "memory", "nano_cpus", "mem_bytes"),
-    [("0.5", "256M", 500_000_000, 256 * 10**6), ("1500m", "1Gi", 1_500_000_000, 2**30)],
+    [
+        ("0.5", "256M", 500_000_000, 256 * 10**6),
+        ("1500m", "1Gi", 1_500_000_000, 2**30),
+        # More CPUs than the machine has (Vertex would pick a bigger machine): the container gets them all.
+        ("64", "256M", (os.cpu_count() or 1) * 10**9, 256 * 10**6),
+    ],
 )
 def test_resource_limits_from_pipeline_parameters(
     cases: dict[str, Path], tmp_path: Path, cpu: str, memory: str, nano_cpus: int, mem_bytes: int
@@ -118,6 +124,8 @@ def test_resource_limits_from_pipeline_parameters(
     quota, period, mem_max = result.tasks[0].parameters["out"].split()
     assert int(quota) / int(period) == pytest.approx(nano_cpus / 1e9)  # the cgroup the task ran in
     assert int(mem_max) == mem_bytes
+    capped = "more than this machine's" in Path(result.tasks[0].log).read_text()
+    assert capped == (nano_cpus == (os.cpu_count() or 1) * 10**9 and cpu == "64")
 
 
 def test_resource_limit_parameter_that_is_not_a_size_is_refused(
