@@ -72,7 +72,7 @@ def test_pipeline_steps_publish_their_outputs_into_the_mount(bucket: FlatBucketM
             "--metrics", f"rm={gcs / 'eval-robust_modality'}",
             "--model", f"rm={gcs / 'model-robust_modality'}",
             "--out", gcs / "comparison", "--model-out", gcs / "best", check=True)  # fmt: skip
-    run_cli("partition", feats, "--clients", "2", "--out", gcs / "partitions", check=True)
+    run_cli("partition", feats, "--num-clients", "2", "--out", gcs / "partitions", check=True)
 
     outputs = [data, feats, *(gcs / f"{k}-{m}" for k in ("model", "eval")
                for m in ("hierarchical_lgbm", "robust_modality")),
@@ -122,7 +122,7 @@ def test_a_failed_publication_leaves_a_folder_every_reader_refuses(
     # Every reader of a features folder refuses it, naming the folder and the missing marker.
     for cmd in (
         ["train", "--model", "hierarchical_lgbm", "--features", feats, "--out", gcs / "model"],
-        ["partition", feats, "--clients", "2", "--out", gcs / "partitions"],
+        ["partition", feats, "--num-clients", "2", "--out", gcs / "partitions"],
     ):
         proc = run_cli(*cmd)
         assert proc.returncode == 2, proc.stderr

@@ -34,7 +34,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from campaignlab.io import read_json
+from campaignlab.io import atomic_dir, read_json
 
 from .config import FederatedConfig, to_run_config
 from .deployment import CONNECTION, DeploymentError, make_node_keys, make_tls, write_flower_app
@@ -110,11 +110,13 @@ def run_container_deployment(
     for k, v in FLOWER_ENV.items():
         env += ["-e", f"{k}={v}"]
     # The server's files only: the clients' rows never enter the SuperLink's container.
+    # Published like any partition folder (with its completion marker): the ServerApp's reader refuses
+    # a folder without one.
     server_data = work / "server_data"
-    server_data.mkdir(parents=True, exist_ok=True)
-    for name in (MANIFEST, SERVER_TEST, SERVER_REFERENCE):
-        if (partition_dir / name).is_file():
-            shutil.copy2(partition_dir / name, server_data / name)
+    with atomic_dir(server_data) as staging:
+        for name in (MANIFEST, SERVER_TEST, SERVER_REFERENCE):
+            if (partition_dir / name).is_file():
+                shutil.copy2(partition_dir / name, staging / name)
     certs = make_tls(work / "tls", hosts=(link,)) if tls else None
     home = work / "flwr_home"
     home.mkdir(parents=True, exist_ok=True)

@@ -53,7 +53,7 @@ def test_federate_simulation_end_to_end(tiny_features: Path, tmp_path: Path):
     cfg = small_config(tmp_path / "fl.yaml", use_wandb=True)
     proc = run_cli("federate", "--config", cfg, "--data", parts, "--out", out, "--quiet")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "| FL with 2 clients |" in proc.stdout and "| Centralized (Baseline) |" in proc.stdout
+    assert "| FL with 2 clients (Mean) |" in proc.stdout and "| Centralized (Baseline) |" in proc.stdout
     m = json.loads((out / "metrics.json").read_text())
     rounds = m["federated"]["rounds"]
     assert [r["round"] for r in rounds] == [0, 1, 2]  # 0 = the initial global model
