@@ -24,8 +24,8 @@ from pathlib import Path
 from kfp import compiler, dsl
 
 REPO = Path(__file__).resolve().parents[1]
+# the local_runner package before this script of the same name (the script's folder stays on the path)
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "benchmarks"))
 from results_page import table, write_page  # noqa: E402  a sibling script (benchmarks/ is no package)
 
 IMAGE = "campaignlab-base:bookworm"

@@ -133,3 +133,28 @@ def test_every_input_feeds_the_flag_and_config_field_of_its_name(name: str, cont
                 assert param in fields, f"{name}: flag --{param} sets no config field of that name"
     declared = set(components.__dict__[name].component_spec.inputs or {})
     assert declared == fed | composite, f"{name}: inputs not passed as flags: {declared - fed - composite}"
+
+
+@pytest.mark.parametrize("pipeline", ["training", "retraining"])
+def test_pipeline_parameters_feed_inputs_of_the_same_name(pipeline: str, tmp_path: Path) -> None:
+    """A run parameter keeps its name down to the component input it sets (``tune`` -> ``tune``)."""
+    from kfp import compiler
+
+    import pipelines
+
+    path = tmp_path / f"{pipeline}.yaml"
+    compiler.Compiler().compile(pipelines.get(pipeline), str(path))
+    spec = yaml.safe_load(path.read_text())
+    dags = [spec["root"]["dag"], *(c["dag"] for c in spec["components"].values() if "dag" in c)]
+    fed = []
+    # the root and the sub-DAGs of dsl.If (they pass "pipelinechannel--NAME" along); kfp's importer
+    # takes its artifact's address as `uri`, a name of kfp's
+    for dag in dags:
+        for task, body in dag["tasks"].items():
+            for name, value in (body.get("inputs", {}).get("parameters") or {}).items():
+                source = value.get("componentInputParameter")
+                if source is not None and not (name == "uri" and task.startswith("importer")):
+                    name, source = (n.removeprefix("pipelinechannel--") for n in (name, source))
+                    fed.append((task, name, source))
+                    assert name == source, f"{pipeline}: parameter {source!r} feeds {task}.{name}"
+    assert fed, "no pipeline parameter reaches a component"
