@@ -34,6 +34,7 @@ CONFIG_MODELS = {
     "compare": "campaignlab.evaluation.compare:CompareConfig",
     "register": "campaignlab.evaluation.compare:RegisterConfig",
     "partition": "campaignlab.federated.partition:PartitionConfig",
+    "federate": "campaignlab.federated.config:FederatedConfig",
 }
 # Inputs a command takes beside its config: the folder it reads (a positional argument).
 POSITIONAL = {"embed": {"dataset"}, "partition": {"features"}}
@@ -85,6 +86,21 @@ def _tokens(item: Any) -> tuple[list[str], set[str]]:
     return [text], set()
 
 
+def _field_names(model: Any) -> set[str]:
+    """A config model's field names, with those of its sections (``server.num_rounds`` -> num_rounds)."""
+    import typing
+
+    from pydantic import BaseModel
+
+    names: set[str] = set()
+    for fname, field in model.model_fields.items():
+        names.add(fname)
+        for t in (field.annotation, *typing.get_args(field.annotation)):
+            if isinstance(t, type) and issubclass(t, BaseModel):
+                names |= _field_names(t)
+    return names
+
+
 def _command(name: str) -> click.Command:
     group = typer.main.get_command(build_app(plugins=False))
     assert isinstance(group, click.Group)
@@ -120,7 +136,7 @@ def test_every_input_feeds_the_flag_and_config_field_of_its_name(name: str, cont
     values, extra, _ = parser.parse_args(tokens)  # raw strings, as the command would receive them
     assert not extra, f"{name}: arguments the command does not take: {extra}"
     module, attr = CONFIG_MODELS[cli_name].split(":")
-    fields = getattr(importlib.import_module(module), attr).model_fields
+    fields = _field_names(getattr(importlib.import_module(module), attr))
     fed: set[str] = set()
     for param, raw in values.items():
         for value in raw if isinstance(raw, list | tuple) else [raw]:
