@@ -36,8 +36,8 @@ CONFIG_MODELS = {
     "partition": "campaignlab.federated.partition:PartitionConfig",
     "federate": "campaignlab.federated.config:FederatedConfig",
 }
-# Inputs a command takes beside its config: the folder it reads (a positional argument).
-POSITIONAL = {"embed": {"dataset"}, "partition": {"features"}}
+# Inputs a command takes beside its config: the folder it reads.
+BESIDE_CONFIG = {"embed": {"dataset"}, "partition": {"features"}, "federate": {"partitions"}}
 
 
 def _compiled(name: str, tmp: Path) -> dict[str, Any]:
@@ -145,7 +145,7 @@ def test_every_input_feeds_the_flag_and_config_field_of_its_name(name: str, cont
                 continue
             fed.add(m.group(1))
             assert m.group(1) == param, f"{name}: input {m.group(1)!r} feeds --{param.replace('_', '-')}"
-            if param not in POSITIONAL.get(cli_name, set()):
+            if param not in BESIDE_CONFIG.get(cli_name, set()):
                 assert param in fields, f"{name}: flag --{param} sets no config field of that name"
     declared = set(components.__dict__[name].component_spec.inputs or {})
     assert declared == fed | composite, f"{name}: inputs not passed as flags: {declared - fed - composite}"
