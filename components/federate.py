@@ -57,7 +57,7 @@ def federate(
         image=FL_IMAGE,
         command=["campaignlab", "federate"],
         args=[
-            "--data", partitions.path,
+            "--partitions", partitions.path,
             "--out", run.path,
             "--results", results.path,
             "--strategy", strategy,

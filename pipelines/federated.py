@@ -73,7 +73,7 @@ def federated(
     )
     resources.limit(data, generate_cpu, generate_memory)
     embedded = embed(
-        dataset=data.outputs["dataset"], encoder=encoder, task=embedding_task, dim=embedding_dim
+        dataset=data.outputs["dataset"], encoder=encoder, task_type=embedding_task, dim=embedding_dim
     ).set_display_name("embed")
     resources.limit(embedded, embed_cpu, embed_memory, embed_accelerator_type, embed_accelerator_count)
     features = embedded.outputs["features"]

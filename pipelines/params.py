@@ -107,3 +107,15 @@ def default_config(name: str) -> Path | None:
     """``pipelines/configs/NAME.yaml`` if it exists."""
     path = CONFIG_DIR / f"{name}.yaml"
     return path if path.is_file() else None
+
+
+def run_defaults(name: str) -> dict[str, Any]:
+    """The default run parameters of pipeline ``name``: ``pipelines/configs/NAME.yaml``.
+
+    The pipeline's signature takes its defaults from here (the one place they are written), so the
+    Python DSL, a plain ``kfp`` compile and ``campaignlab pipeline compile`` agree.
+    """
+    path = default_config(name)
+    if path is None:
+        raise ConfigError(f"pipeline {name!r} has no run config {str(CONFIG_DIR / (name + '.yaml'))!r}")
+    return read_yaml(path)

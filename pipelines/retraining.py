@@ -4,8 +4,10 @@ from kfp import dsl
 
 from components import compare_models, embed, evaluate, generate, register_model, train_hierarchical_lgbm
 from pipelines import resources
+from pipelines.params import run_defaults
 
-_R = resources.defaults("generate", "embed", "train", "evaluate")
+_DEFAULTS = run_defaults("retraining")  # pipelines/configs/retraining.yaml
+_R = resources.defaults("generate", "embed", "train", "evaluate")  # pipelines/resources.py
 
 
 @dsl.pipeline(
@@ -14,15 +16,15 @@ _R = resources.defaults("generate", "embed", "train", "evaluate")
 )
 def retraining(
     champion_model_uri: str,
-    preset: str = "v25",
-    seed: int = 7,
-    scale: float = 0.01,
-    noise: str = "clean",
-    encoder: str = "local",
-    embedding_dim: int = 384,
-    tune_trials: int = 0,
-    margin: float = 0.01,
-    registry_dir: str = "",
+    preset: str = _DEFAULTS["preset"],
+    seed: int = _DEFAULTS["seed"],
+    scale: float = _DEFAULTS["scale"],
+    noise: str = _DEFAULTS["noise"],
+    encoder: str = _DEFAULTS["encoder"],
+    dim: int = _DEFAULTS["dim"],
+    tune: int = _DEFAULTS["tune"],
+    margin: float = _DEFAULTS["margin"],
+    registry_dir: str = _DEFAULTS["registry_dir"],
     generate_cpu: str = _R["generate_cpu"],
     generate_memory: str = _R["generate_memory"],
     embed_cpu: str = _R["embed_cpu"],
@@ -44,29 +46,28 @@ def retraining(
         scale: share of the preset's sample counts.
         noise: clean, low, medium or high.
         encoder: local or vertex text embeddings.
-        embedding_dim: text embedding dimension.
-        tune_trials: Optuna trials for the challenger.
+        dim: text embedding dimension.
+        tune: Optuna trials for the challenger (0 = no tuning).
         margin: macro-F1 points the challenger must win by.
-        registry_dir: where a promoted model is also copied (e.g. /gcs/BUCKET/models/champion).
+        registry_dir: where a promoted model is also copied (e.g. /gcs/BUCKET/models/champion; empty:
+            nowhere else).
         generate_cpu, generate_memory: CPU and memory limits of generate (Vertex picks the machine).
         embed_cpu, embed_memory: limits of embed.
         embed_accelerator_type, embed_accelerator_count: GPUs for embed (e.g. NVIDIA_TESLA_T4 and 1; ''
             and 0: none). The local encoder then runs on the GPU (CUDA images: TORCH_VARIANT=cuda).
         train_cpu, train_memory: limits of each train step.
         evaluate_cpu, evaluate_memory: limits of each evaluate step.
+
+    The defaults are in ``pipelines/configs/retraining.yaml`` (resources: ``pipelines/resources.py``).
     """
     data = generate(preset=preset, seed=seed, scale=scale, noise=noise).set_display_name(
         "generate fresh data"
     )
     resources.limit(data, generate_cpu, generate_memory)
-    embedded = embed(dataset=data.outputs["dataset"], encoder=encoder, dim=embedding_dim).set_display_name(
-        "embed"
-    )
+    embedded = embed(dataset=data.outputs["dataset"], encoder=encoder, dim=dim).set_display_name("embed")
     resources.limit(embedded, embed_cpu, embed_memory, embed_accelerator_type, embed_accelerator_count)
     features = embedded.outputs["features"]
-    challenger = train_hierarchical_lgbm(features=features, tune=tune_trials).set_display_name(
-        "train challenger"
-    )
+    challenger = train_hierarchical_lgbm(features=features, tune=tune).set_display_name("train challenger")
     resources.limit(challenger, train_cpu, train_memory)
     challenger_eval = evaluate(model=challenger.outputs["model"], features=features).set_display_name(
         "evaluate challenger"
@@ -84,13 +85,13 @@ def retraining(
         b_name="champion",
         b_evaluation=champion_eval.outputs["evaluation"],
         b_model=champion.output,
-        champion_evaluation=champion_eval.outputs["evaluation"],
+        champion=champion_eval.outputs["evaluation"],
         margin=margin,
     ).set_display_name("challenger vs champion")
     with dsl.If(decision.outputs["promote"] == "true", name="challenger-wins"):
         register_model(
             model=challenger.outputs["model"],
-            evaluation=challenger_eval.outputs["evaluation"],
+            metrics=challenger_eval.outputs["evaluation"],
             name="champion",
             registry_dir=registry_dir,
         ).set_display_name("promote challenger")

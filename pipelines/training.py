@@ -12,21 +12,23 @@ from components import (
     train_shared_latent,
 )
 from pipelines import resources
+from pipelines.params import run_defaults
 
-_R = resources.defaults("generate", "embed", "train", "evaluate")
+_DEFAULTS = run_defaults("training")  # pipelines/configs/training.yaml
+_R = resources.defaults("generate", "embed", "train", "evaluate")  # pipelines/resources.py
 
 
 @dsl.pipeline(name="campaignlab-training", description="Train three model families and register the best.")
 def training(
-    preset: str = "v25",
-    seed: int = 42,
-    scale: float = 0.01,
-    noise: str = "clean",
-    pairs: str = "none",
-    encoder: str = "local",
-    embedding_task: str = "classification",
-    embedding_dim: int = 384,
-    tune_trials: int = 0,
+    preset: str = _DEFAULTS["preset"],
+    seed: int = _DEFAULTS["seed"],
+    scale: float = _DEFAULTS["scale"],
+    noise: str = _DEFAULTS["noise"],
+    pairs: str = _DEFAULTS["pairs"],
+    encoder: str = _DEFAULTS["encoder"],
+    task_type: str = _DEFAULTS["task_type"],
+    dim: int = _DEFAULTS["dim"],
+    tune: int = _DEFAULTS["tune"],
     generate_cpu: str = _R["generate_cpu"],
     generate_memory: str = _R["generate_memory"],
     embed_cpu: str = _R["embed_cpu"],
@@ -50,9 +52,9 @@ def training(
         noise: clean, low, medium or high.
         pairs: none, common_first, rare_first or middle_ground.
         encoder: local or vertex text embeddings.
-        embedding_task: text embedding task type.
-        embedding_dim: text embedding dimension.
-        tune_trials: Optuna trials per trainer (0 = defaults).
+        task_type: Vertex text embedding task type (ignored by local).
+        dim: text embedding dimension.
+        tune: tuning trials per trainer (0 = the estimators' defaults, no tuning).
         generate_cpu, generate_memory: CPU and memory limits of generate (Vertex picks the machine).
         embed_cpu, embed_memory: limits of embed.
         embed_accelerator_type, embed_accelerator_count: GPUs for embed (e.g. NVIDIA_TESLA_T4 and 1; ''
@@ -61,13 +63,15 @@ def training(
         train_accelerator_type, train_accelerator_count: GPUs for the torch trainers (shared_latent,
             robust_modality); LightGBM stays on CPUs.
         evaluate_cpu, evaluate_memory: limits of each evaluate step.
+
+    The defaults are in ``pipelines/configs/training.yaml`` (resources: ``pipelines/resources.py``).
     """
     data = generate(preset=preset, seed=seed, scale=scale, noise=noise, pairs=pairs).set_display_name(
         "generate"
     )
     resources.limit(data, generate_cpu, generate_memory)
     feats = embed(
-        dataset=data.outputs["dataset"], encoder=encoder, task=embedding_task, dim=embedding_dim
+        dataset=data.outputs["dataset"], encoder=encoder, task_type=task_type, dim=dim
     ).set_display_name("embed")
     resources.limit(feats, embed_cpu, embed_memory, embed_accelerator_type, embed_accelerator_count)
     features = feats.outputs["features"]
@@ -78,7 +82,7 @@ def training(
     }
     results = {}
     for name, trainer in trainers.items():
-        trained = trainer(features=features, tune=tune_trials).set_display_name(f"train {name}")
+        trained = trainer(features=features, tune=tune).set_display_name(f"train {name}")
         if name == "hierarchical_lgbm":  # LightGBM's CPU build: cores, no GPU
             resources.limit(trained, train_cpu, train_memory)
         else:

@@ -20,7 +20,7 @@ app = typer.Typer()
 @app.command()
 @handle_errors
 def partition(
-    features_dir: Path = typer.Argument(..., help="features folder (features.parquet + manifest.json)"),
+    features: Path = typer.Argument(..., help="features folder (features.parquet + manifest.json)"),
     num_clients: int = typer.Option(5, "--num-clients", help="number of clients (one file each)"),
     data_split: str = typer.Option("homogeneous", "--data-split", help="homogeneous or heterogeneous"),
     alpha: float | None = typer.Option(None, "--alpha", help="Dirichlet concentration (heterogeneous)"),
@@ -50,7 +50,7 @@ def partition(
         },
         "options",
     )
-    dest = run(features_dir, cfg, out)
+    dest = run(features, cfg, out)
     from campaignlab.io import read_json
 
     m = read_json(dest / "manifest.json")
@@ -114,7 +114,9 @@ def flag_overrides(**flags: Any) -> dict[str, Any]:
 @handle_errors
 def federate(
     config: Path | None = typer.Option(None, "--config", help="federated YAML (report's 5 sections)"),
-    data: Path = typer.Option(Path("data/partitions"), "--data", help="partition folder or its parent"),
+    partitions: Path = typer.Option(
+        Path("data/partitions"), "--partitions", "--data", help="partition folder or its parent"
+    ),
     out: Path = typer.Option(Path("runs/federated"), "--out", help="output folder (replaced atomically)"),
     results: Path | None = typer.Option(
         None, "--results", help="also write the results table (Markdown) here"
@@ -194,7 +196,7 @@ def federate(
     with progress_bar(not quiet) as update:
         summary = run(
             cfg,
-            data,
+            partitions,
             out,
             mode="simulation" if mode == "simulation" else "deployment",
             quiet=not verbose,

@@ -42,6 +42,8 @@ class CompareConfig(StrictModel):
         champion: evaluation folder of the current champion (optional).
         margin: macro-F1 points the best candidate must beat the champion by to be promoted.
         promote_out: file to write ``true``/``false`` into (a KFP output parameter).
+        markdown_out: also copy ``summary.md`` here (a KFP Markdown artifact).
+        html_out: also copy ``summary.html`` here (a KFP HTML artifact).
     """
 
     metrics: dict[str, Path] = Field(min_length=1)
@@ -51,6 +53,8 @@ class CompareConfig(StrictModel):
     champion: Path | None = None
     margin: float = Field(default=0.0, ge=0.0, le=1.0)
     promote_out: Path | None = None
+    markdown_out: Path | None = None
+    html_out: Path | None = None
 
     @field_validator("metrics", "models")
     @classmethod
@@ -252,6 +256,9 @@ def compare(cfg: CompareConfig) -> dict[str, Any]:
             write_json(tmp / "selected.json", {"name": best["name"], "macro_f1": best["macro_f1"]})
     if cfg.promote_out is not None:
         atomic_write_bytes(cfg.promote_out, b"true" if promote else b"false")
+    for src_name, dest in (("summary.md", cfg.markdown_out), ("summary.html", cfg.html_out)):
+        if dest is not None:
+            atomic_write_bytes(dest, (cfg.out / src_name).read_bytes())
     return result
 
 
@@ -263,6 +270,11 @@ class RegisterConfig(StrictModel):
     name: str = Field("champion", pattern=r"^[A-Za-z0-9._-]{1,63}$")
     out: Path
     registry_dir: Path | None = None
+
+    @field_validator("registry_dir", mode="before")
+    @classmethod
+    def _empty_is_none(cls, v: Any) -> Any:
+        return None if v == "" else v  # a pipeline passes "" for "no registry folder"
 
 
 def register(cfg: RegisterConfig) -> dict[str, Any]:

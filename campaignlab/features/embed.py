@@ -108,7 +108,7 @@ def _read_inputs(dataset_dir: Path) -> tuple[pa.Table, list[str]]:
     require_complete(dataset_dir, "dataset folder", needs=("samples.parquet", "nodes.parquet"))
     samples = read_parquet(dataset_dir / "samples.parquet", SAMPLES_REQUIRED)
     nodes = read_parquet(dataset_dir / "nodes.parquet", NODES_REQUIRED)
-    for col in ("audience", "brand", "creative", "platform"):
+    for col in TEXT_MODALITIES:
         t = samples.schema.field(col).type
         if not (pa.types.is_string(t) or pa.types.is_large_string(t)):
             raise DataError(f"samples.parquet: column {col!r} is {t}, expected string")

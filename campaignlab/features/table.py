@@ -18,11 +18,10 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from campaignlab import MODALITIES
+from campaignlab import MODALITIES, TEXT_MODALITIES  # noqa: F401  TEXT_MODALITIES: re-exported
 from campaignlab.errors import DataError
 from campaignlab.io import read_json, read_parquet, require_complete
 
-TEXT_MODALITIES: tuple[str, ...] = ("audience", "brand", "creative", "platform")
 FEATURES_FILE = "features.parquet"
 MANIFEST_FILE = "manifest.json"
 

@@ -24,12 +24,12 @@ from pydantic import Field
 from torch import nn
 
 from campaignlab import MODALITIES
-from campaignlab.config import StrictModel
 from campaignlab.errors import DataError
 from campaignlab.evaluation.metrics import macro_f1
 from campaignlab.io import atomic_write_bytes, write_json
 from campaignlab.models.base import (
     Estimator,
+    EstimatorParams,
     Progress,
     default_threads,
     read_model_json,
@@ -41,19 +41,19 @@ from campaignlab.models.data import Inputs, check_inputs, check_labels, stratifi
 WEIGHTS_FILE = "model.pt"
 
 
-@dataclass
+@dataclass(kw_only=True)
 class LoopConfig:
-    """Optimisation settings of :func:`train_module`."""
+    """Optimisation settings of :func:`train_module` (estimators fill it from their parameters)."""
 
-    lr: float = 1e-3
-    weight_decay: float = 1e-2  # AdamW's decoupled decay
-    batch_size: int = 256
-    max_epochs: int = 60
-    patience: int = 8  # epochs without a better validation macro F1 before stopping
+    lr: float
+    weight_decay: float  # AdamW's decoupled decay
+    batch_size: int
+    max_epochs: int
+    patience: int  # epochs without a better validation macro F1 before stopping
+    class_weight: str | None  # "balanced" or None
+    seed: int
     lr_plateau_patience: int | None = None  # None: constant learning rate (Arch1)
     lr_plateau_factor: float = 0.5  # the report halves the rate on a plateau (Arch2)
-    class_weight: str | None = None  # "balanced" or None
-    seed: int = 42
 
 
 @dataclass
@@ -202,7 +202,7 @@ def train_module(
     return hist
 
 
-class TorchTrainParams(StrictModel):
+class TorchTrainParams(EstimatorParams):
     """Training parameters shared by the networks; each model's Params adds its architecture fields."""
 
     lr: float = Field(1e-3, gt=0)
@@ -212,8 +212,6 @@ class TorchTrainParams(StrictModel):
     patience: int = Field(8, ge=1)
     class_weight: Literal["balanced"] | None = None
     validation_fraction: float = Field(0.1, gt=0, lt=1)
-    random_state: int = 42
-    n_jobs: int | None = Field(None, ge=1)
     device: Literal["auto", "cpu", "cuda"] = "auto"
 
 
@@ -227,10 +225,8 @@ class TorchEstimator(Estimator):
     module_cls: ClassVar[Any]
     config_cls: ClassVar[Any]
 
-    # the parameters every torch estimator has (subclasses declare them in their __init__)
+    # TorchTrainParams fields every torch estimator has (random_state, n_jobs: EstimatorParams)
     validation_fraction: float
-    random_state: int
-    n_jobs: int | None
     device: str
 
     def _module_config(self, p: dict[str, Any], dims: dict[str, int]) -> Any:

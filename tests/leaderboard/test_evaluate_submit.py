@@ -10,6 +10,7 @@ from tests.conftest import run_cli
 from tests.leaderboard.conftest import Server
 
 
+@pytest.mark.slow  # trains a network, then a real server round trip
 def test_evaluate_submits_to_the_leaderboard(
     server: Server, tiny_dataset: Path, tiny_features: Path, tmp_path: Path
 ) -> None:
@@ -56,6 +57,7 @@ def test_evaluate_refuses_an_incomplete_leaderboard_request(tiny_features: Path,
     assert not out.exists()
 
 
+@pytest.mark.slow  # trains a network, then a real server round trip
 def test_evaluate_component_submits_when_given_a_leaderboard(
     server: Server, tiny_features: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

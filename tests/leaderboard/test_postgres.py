@@ -64,6 +64,7 @@ def postgres_url() -> Iterator[str]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+@pytest.mark.slow  # starts a PostgreSQL cluster
 def test_postgres_serves_the_same_api(postgres_url: str, tiny_dataset: Path, tmp_path: Path) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext

@@ -31,6 +31,7 @@ def write_params(path: Path, params: dict) -> Path:
     return path
 
 
+@pytest.mark.slow  # trains the three models / tunes with Optuna
 def test_train_evaluate_predict_on_real_embeddings(tiny_features: Path, tmp_path: Path) -> None:
     """The local encoder's embeddings of tiny_dataset, Arch2, every file of the contract."""
     cfg = write_params(tmp_path / "p.yaml", {"max_epochs": 4, "batch_size": 64, "proj_hidden": 64})
@@ -85,6 +86,7 @@ def test_train_evaluate_predict_on_real_embeddings(tiny_features: Path, tmp_path
     assert [by_id[s] for s in ev_pred["sample_id"].to_pylist()] == ev_pred["label"].to_pylist()
 
 
+@pytest.mark.slow  # trains the three models / tunes with Optuna
 def test_train_lgbm_with_tuning_writes_tuning_json(projected_dir: Path, tmp_path: Path) -> None:
     model = tmp_path / "lgbm"
     cfg = write_params(tmp_path / "p.yaml", {"feature_fraction": 0.3})  # fewer columns per tree: faster
