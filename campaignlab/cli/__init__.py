@@ -1,6 +1,6 @@
 """The one command-line app: ``campaignlab generate|verify|calibrate|embed|train|...``.
 
-One module per area (:mod:`.synth`, :mod:`.features`, :mod:`.models`, :mod:`.evaluation`,
+One module per area (:mod:`.synth`, :mod:`.ingest`, :mod:`.features`, :mod:`.models`, :mod:`.evaluation`,
 :mod:`.federated`, :mod:`.leaderboard`); each command builds one pydantic config (``--config`` YAML, then
 flags on top), turns bad input into a one-line error on stderr with exit code 2, and writes its outputs
 atomically.
@@ -16,12 +16,12 @@ from importlib.metadata import entry_points
 
 import typer
 
-from campaignlab.cli import evaluation, features, federated, leaderboard, models, synth
+from campaignlab.cli import evaluation, features, federated, ingest, leaderboard, models, synth
 
 PLUGIN_GROUP = "campaignlab.cli"
 """Entry-point group: each entry point is a ``register(app: typer.Typer) -> None`` function."""
 
-_AREAS = (synth, features, models, evaluation, federated)
+_AREAS = (synth, ingest, features, models, evaluation, federated)
 
 
 def build_app(plugins: bool = True) -> typer.Typer:
