@@ -96,7 +96,7 @@ def parse_label(value: Any, opts: ParseOptions) -> int:
     if is_blank(value):
         raise PydanticCustomError("missing_label", REASONS["missing_label"])
     if isinstance(value, bool):
-        raise PydanticCustomError("unknown_label", "label {value!r} is a boolean", {"value": value})
+        raise PydanticCustomError("unknown_label", "label '{value}' is a boolean", {"value": value})
     if isinstance(value, int | float) and float(value) in (0.0, 1.0, 2.0):
         return int(value)
     word = _text(value).lower()
@@ -113,23 +113,23 @@ def parse_label(value: Any, opts: ParseOptions) -> int:
     extra = f", or one of {sorted(opts.label_values)}" if opts.label_values else ""
     raise PydanticCustomError(
         "unknown_label",
-        "label {value!r} -> expected 0, 1, 2 or negative/average/positive (any case){extra}",
+        "label '{value}' -> expected 0, 1, 2 or negative/average/positive (any case){extra}",
         {"value": _text(value), "extra": extra},
     )
 
 
 def _zip_token(token: Any, opts: ParseOptions) -> str:
     if isinstance(token, bool):
-        raise PydanticCustomError("malformed_zip", "geo entry {value!r} is not a ZIP code", {"value": token})
+        raise PydanticCustomError("malformed_zip", "geo entry '{value}' is not a ZIP code", {"value": token})
     if isinstance(token, int | float) and not isinstance(token, bool):
         # A numeric ZIP lost its leading zeros in its source (a number column): padding is unambiguous.
         if isinstance(token, float) and (not math.isfinite(token) or token != int(token)):
             raise PydanticCustomError(
-                "malformed_zip", "geo entry {value!r} is not a ZIP code", {"value": token}
+                "malformed_zip", "geo entry '{value}' is not a ZIP code", {"value": token}
             )
         if 0 < int(token) < 100_000:
             return f"{int(token):05d}"
-        raise PydanticCustomError("malformed_zip", "geo entry {value!r} is not a ZIP code", {"value": token})
+        raise PydanticCustomError("malformed_zip", "geo entry '{value}' is not a ZIP code", {"value": token})
     s = _text(token).strip("[](){}'\"")
     if len(s) == 5 and s.isdigit():
         return s
@@ -143,7 +143,7 @@ def _zip_token(token: Any, opts: ParseOptions) -> str:
         hint = " (a leading zero lost in a spreadsheet? set zip_zero_pad: true in the mapping)"
     raise PydanticCustomError(
         "malformed_zip",
-        "geo entry {value!r} -> expected a 5-digit ZIP code{hint}",
+        "geo entry '{value}' -> expected a 5-digit ZIP code{hint}",
         {"value": s, "hint": hint},
     )
 
@@ -197,7 +197,7 @@ def parse_date(value: Any, opts: ParseOptions) -> dt.date | None:
         want = f"the date_format {opts.date_format!r}" if opts.date_format else "ISO 8601 (2024-03-31)"
         raise PydanticCustomError(
             "bad_date",
-            "date {value!r} -> expected {want}",
+            "date '{value}' -> expected {want}",
             {"value": s, "want": want},
         ) from None
 

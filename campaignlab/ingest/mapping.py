@@ -103,8 +103,9 @@ def resolve_columns(columns: list[str], mapping: Mapping, *, unlabelled: bool, s
         if len(near) == 1:
             resolved[f] = near[0]
             continue
-        needed = f in REQUIRED_FIELDS and not (f == "label" and unlabelled)
-        if f in explicit or needed:
+        if f == "label" and unlabelled:
+            continue  # campaigns to score: a label column may be absent even if the mapping names one
+        if f in explicit or f in REQUIRED_FIELDS:
             how = f"mapping says {f}: {want!r}" if f in explicit else f"no mapping for {f!r}"
             problems.append(f"{f}: column {want!r} not found ({how})")
     if problems:
