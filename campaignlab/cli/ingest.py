@@ -82,3 +82,57 @@ def ingest(
     )
     for note in m["notes"]:
         typer.secho(f"note: {note}", err=True, fg=typer.colors.YELLOW)
+
+
+@app.command()
+@handle_errors
+def gate(
+    dataset: Path = typer.Argument(..., help="the new dataset folder (written by `ingest`)"),
+    features: Path = typer.Option(..., "--features", help="its features folder (written by `embed`)"),
+    out: Path = typer.Option(..., "--out", help="folder for gate.json, report.html, gate.png"),
+    reference: Path | None = typer.Option(
+        None, "--reference", help="a reference folder (default: the registry champion's)"
+    ),
+    registry: str | None = typer.Option(None, "--registry", help="registry to take the champion from"),
+    alias: str = typer.Option("champion", "--alias", help="the registry version to compare against"),
+    allow_drift: bool | None = typer.Option(None, "--allow-drift", help="report drift but pass"),
+    passed_out: Path | None = typer.Option(None, "--passed-out", help="write true/false here"),
+    report_only: bool = typer.Option(False, "--report-only", help="exit 0 even when the gate fails"),
+    config: Path | None = typer.Option(None, "--config", help="YAML with GateConfig thresholds"),
+) -> None:
+    """Data-validation gate: schema, rejected share, class balance, vocabulary and embedding drift
+    of new data against the champion's training data. Exits 1 when it fails (unless --report-only)."""
+    from campaignlab.ingest.gate import GateConfig, run_gate, write_gate
+
+    cfg = command_config(GateConfig, config, allow_drift=allow_drift)
+    if reference is None:
+        from campaignlab.registry import Registry
+
+        reference = Registry(registry).resolve(alias).reference_dir
+    result = run_gate(dataset, features, reference, cfg)
+    write_gate(result, cfg, out)
+    if passed_out is not None:
+        passed_out.parent.mkdir(parents=True, exist_ok=True)
+        passed_out.write_text("true" if result.passed else "false")
+    colour = typer.colors.GREEN if result.passed and not result.allowed else typer.colors.RED
+    typer.secho(result.message() + f"\nreport: {out / 'report.html'}", fg=colour, err=not result.passed)
+    if not result.passed and not report_only:
+        raise typer.Exit(code=1)
+
+
+@app.command("gate-verdict")
+@handle_errors
+def gate_verdict(gate_dir: Path = typer.Argument(..., help="folder written by `gate`")) -> None:
+    """Exit 1 with the failed checks if a gate run failed (the pipeline's stop step), else 0."""
+    from campaignlab.io import read_json
+
+    g = read_json(gate_dir / "gate.json")
+    failed = [c for c in g["checks"] if not c["passed"]]
+    if g["passed"]:
+        typer.echo("data gate passed" + (" (drift allowed by the config)" if failed else ""))
+        return
+    lines = ["data gate FAILED: the new data differs from the champion's training data; nothing was trained."]
+    lines += [f"  {c['name']}: {c['detail']}" for c in failed]
+    lines.append(f"report: {gate_dir / 'report.html'} (set gate.allow_drift: true to train anyway)")
+    typer.secho("\n".join(lines), err=True, fg=typer.colors.RED)
+    raise typer.Exit(code=1)

@@ -175,8 +175,8 @@ def validate_source(source: Source, mapping: Mapping, options: ParseOptions) -> 
         first[sid] = (a["source"], a["source_row"])
         kept.append(a)
     acc = pd.DataFrame(kept, columns=[*ACCEPTED_COLUMNS, "source_line"]).drop(columns="source_line")
-    for c in ("date", "owner"):  # absent values are None (pandas would make them NaN)
-        acc[c] = acc[c].astype(object).where(acc[c].notna(), None)
+    for col in ("date", "owner"):  # absent values are None (pandas would make them NaN)
+        acc[col] = acc[col].astype(object).where(acc[col].notna(), None)
     rej = pd.DataFrame(rejected, columns=list(REJECTED_COLUMNS))
     order = {t.name: i for i, t in enumerate(source.tables)}
     if len(rej):
