@@ -164,6 +164,10 @@ class World:
         self.format_platform = r.normal(0, 0.7, (len(FORMATS), len(PLATFORMS)))
         self.region_cat = r.normal(0, 0.6, (len(REGIONS), len(cats)))
         self.hook = r.normal(0, 0.3, len(HOOKS))
+        # Main effects: some channels, formats and age groups simply perform better on average.
+        self.platform = r.normal(0, 0.6, len(PLATFORMS))
+        self.format = r.normal(0, 0.6, len(FORMATS))
+        self.age = r.normal(0, 0.4, len(AGES))
         # A few effects every marketer would recognise, on top of the random ones.
         p = PLATFORMS.index
         self.age_platform[AGES.index("18-24"), [p("TikTok"), p("Snapchat")]] += 1.2
@@ -184,6 +188,7 @@ class World:
         s += self.format_platform[FORMATS.index(c["format"]), pi]
         s += self.region_cat[list(REGIONS).index(c["region"]), cats.index(c["category"])]
         s += self.hook[HOOKS.index(c["hook"])]
+        s += self.platform[pi] + self.format[FORMATS.index(c["format"])] + self.age[AGES.index(c["age"])]
         s += 0.8 * len(set(c["interests"]) & set(CATEGORIES[c["category"]][1]))
         return float(s + rng.normal(0, noise))
 
@@ -227,7 +232,7 @@ def draw(
     rng: np.random.Generator,
     world: World,
     zips: dict,
-    noise: float = 0.7,
+    noise: float = 0.6,
     platforms: list[str] | None = None,
     first_id: int = 1,
 ) -> list[dict]:
@@ -267,7 +272,7 @@ def draw(
             "zips": list(dict.fromkeys(zl)),
         }
         s = world.score(c, noise, rng) if c["platform"] in PLATFORMS else float(rng.normal(0, 1.5))
-        c["label"] = 0 if s < 0.05 else (2 if s > 1.6 else 1)
+        c["label"] = 0 if s < 0.0 else (2 if s > 1.7 else 1)
         out.append(c)
     return out
 

@@ -2,8 +2,8 @@
 
 One module per area (:mod:`.synth`, :mod:`.ingest`, :mod:`.features`, :mod:`.models`, :mod:`.evaluation`,
 :mod:`.federated`, :mod:`.registry`, :mod:`.leaderboard`); each command builds one pydantic config
-(``--config`` YAML, then flags on top), turns bad input into a one-line error on stderr with exit code 2, and writes its outputs
-atomically.
+(``--config`` YAML, then flags on top), turns bad input into a one-line error on stderr with exit
+code 2, and writes its outputs atomically.
 
 Commands of packages that build on the core (``pipelines``: compile/submit/schedule; ``local_runner``:
 ``pipeline run-local``) join through the ``campaignlab.cli`` entry-point group when those packages are

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -20,14 +21,14 @@ REGISTRY_HELP = (
 )
 
 
-def _open(registry: str | None, artifacts: str | None = None):  # type: ignore[no-untyped-def]
+def _open(registry: str | None, artifacts: str | None = None) -> Any:
     from campaignlab.registry import Registry
 
     options = {"artifacts": artifacts} if artifacts else {}
     return Registry(registry, **options)
 
 
-def _row(v) -> str:  # type: ignore[no-untyped-def]
+def _row(v: Any) -> str:
     f1 = v.metrics.get("macro_f1")
     return (
         f"{v.version:>4}  {','.join(v.aliases) or '-':<20} {v.family:<18} "

@@ -35,16 +35,17 @@ def test_gcs_object_gives_the_same_dataset_as_the_local_file(gcs: GcsFake, tmp_p
     gcs.put("agency-exports", "2025/campaigns.csv", EXAMPLE.read_bytes(), "text/csv")
     env = {"CAMPAIGNLAB_STORAGE_ENDPOINT": gcs.url}
     uri = "gs://agency-exports/2025/campaigns.csv"
-    run_cli("ingest", uri, "--mapping", MAPPING, "--out", tmp_path / "gcs",
-            env=env, check=True)  # fmt: skip
+    run_cli("ingest", uri, "--mapping", MAPPING, "--out", tmp_path / "gcs", env=env, check=True)
     run_cli("ingest", EXAMPLE, "--mapping", MAPPING, "--out", tmp_path / "local", check=True)
     a = pq.read_table(tmp_path / "gcs" / "samples.parquet").drop(["source"])
     b = pq.read_table(tmp_path / "local" / "samples.parquet").drop(["source"])
     assert a.equals(b)
     m = read_json(tmp_path / "gcs" / "manifest.json")
     assert m["source"]["kind"] == "gcs" and m["source"]["uri"] == "gs://agency-exports/2025/campaigns.csv"
-    assert m["source"]["files"][0]["sha256"] == read_json(tmp_path / "local" / "manifest.json")["source"][
-        "files"][0]["sha256"]  # fmt: skip
+    assert (
+        m["source"]["files"][0]["sha256"]
+        == read_json(tmp_path / "local" / "manifest.json")["source"]["files"][0]["sha256"]
+    )
     assert gcs.calls("download_object")
 
 
@@ -59,8 +60,16 @@ def test_gcs_prefix_reads_every_part_and_skips_markers(gcs: GcsFake, tmp_path: P
     gcs.put("bkt", "export/_SUCCESS", b"")
     gcs.put("bkt", "other/ignored.csv", b"x\n")
     out = tmp_path / "ds"
-    run_cli("ingest", "gs://bkt/export", "--mapping", MAPPING, "--out", out,
-            env={"CAMPAIGNLAB_STORAGE_ENDPOINT": gcs.url}, check=True)  # fmt: skip
+    run_cli(
+        "ingest",
+        "gs://bkt/export",
+        "--mapping",
+        MAPPING,
+        "--out",
+        out,
+        env={"CAMPAIGNLAB_STORAGE_ENDPOINT": gcs.url},
+        check=True,
+    )
     m = read_json(out / "manifest.json")
     assert [f["name"] for f in m["source"]["files"]] == [
         "gs://bkt/export/part-000.csv",
@@ -85,17 +94,19 @@ def test_gcs_errors_name_the_uri(gcs: GcsFake, tmp_path: Path) -> None:
 def bq_rows() -> list[dict]:
     rows = []
     for i in range(40):
-        rows.append({
-            "Campaign_ID": f"BQ-{i:03d}",
-            "Target_Audience": f"Adults {20 + i % 30} interested in travel",
-            "Brand_Story": "Wander Air: hidden gems, flexible booking.",
-            "Creative_Caption": "A short vertical video" if i != 5 else "",
-            "Channel": ["TikTok", "YouTube", "Instagram"][i % 3],
-            "Zips": ["10001", "02139"] if i != 9 else ["1234x"],
-            "Outcome": ["negative", "average", "positive"][i % 3],
-            "Launch_Date": dt.date(2024, 1, 1) + dt.timedelta(days=i),
-            "Client": ["North", "South"][i % 2],
-        })  # fmt: skip
+        rows.append(
+            {
+                "Campaign_ID": f"BQ-{i:03d}",
+                "Target_Audience": f"Adults {20 + i % 30} interested in travel",
+                "Brand_Story": "Wander Air: hidden gems, flexible booking.",
+                "Creative_Caption": "A short vertical video" if i != 5 else "",
+                "Channel": ["TikTok", "YouTube", "Instagram"][i % 3],
+                "Zips": ["10001", "02139"] if i != 9 else ["1234x"],
+                "Outcome": ["negative", "average", "positive"][i % 3],
+                "Launch_Date": dt.date(2024, 1, 1) + dt.timedelta(days=i),
+                "Client": ["North", "South"][i % 2],
+            }
+        )
     return rows
 
 
@@ -108,14 +119,27 @@ def test_bigquery_table_is_read_with_types_and_rejects(bq: BigQueryFake, tmp_pat
         "platform: Channel\ngeo: Zips\nlabel: Outcome\ndate: Launch_Date\nowner: Client\n"
     )
     out = tmp_path / "ds"
-    res = run_cli("ingest", "bq://acme-marketing.exports.campaigns", "--mapping", mapping, "--split", "time",
-                  "--max-rejected", "0.1", "--out", out,
-                  env={"CAMPAIGNLAB_BIGQUERY_ENDPOINT": bq.url}, check=True)  # fmt: skip
+    res = run_cli(
+        "ingest",
+        "bq://acme-marketing.exports.campaigns",
+        "--mapping",
+        mapping,
+        "--split",
+        "time",
+        "--max-rejected",
+        "0.1",
+        "--out",
+        out,
+        env={"CAMPAIGNLAB_BIGQUERY_ENDPOINT": bq.url},
+        check=True,
+    )
     assert "ingested 38 of 40 rows" in res.stdout
     s = pq.read_table(out / "samples.parquet").to_pandas()
     rej = pq.read_table(out / "rejected.parquet").to_pandas()
     assert rej[["row", "campaign_id", "reason"]].values.tolist() == [
-        [6, "BQ-005", "empty_text"], [10, "BQ-009", "malformed_zip"]]  # fmt: skip
+        [6, "BQ-005", "empty_text"],
+        [10, "BQ-009", "malformed_zip"],
+    ]
     assert s["geo"].iloc[0].tolist() == ["10001", "02139"]
     assert str(s[s["split"] == "test"]["date"].min()) >= "2024-02-01"
     m = read_json(out / "manifest.json")

@@ -36,9 +36,14 @@ def test_nothing_is_dropped_and_every_reject_has_a_row_and_reason(ingested: Path
     m = read_json(ingested / "manifest.json")
     assert len(samples) + len(rejected) == m["num_input_rows"] == records_in(EXAMPLE)
     assert set(rejected["reason"]) == {
-        "missing_label", "unknown_label", "empty_text", "malformed_zip", "bad_date", "duplicate_id",
+        "missing_label",
+        "unknown_label",
+        "empty_text",
+        "malformed_zip",
+        "bad_date",
+        "duplicate_id",
         "malformed_record",
-    }  # fmt: skip
+    }
     assert rejected["row"].notna().all() and rejected["line"].notna().all()
     assert rejected["message"].str.len().min() > 5
     # A reported line really is that record's first line in the file.
@@ -80,8 +85,9 @@ def test_manifest_records_source_mapping_counts_and_vocabularies(ingested: Path)
     s = pq.read_table(ingested / "samples.parquet").to_pandas()
     for split in ("train", "test"):
         part = s[s["split"] == split]
-        assert m["counts"][split] == {n: int((part["label"] == i).sum()) for i, n in enumerate(
-            ("negative", "average", "positive"))}  # fmt: skip
+        assert m["counts"][split] == {
+            n: int((part["label"] == i).sum()) for i, n in enumerate(("negative", "average", "positive"))
+        }
     assert sum(m["rejected_by_reason"].values()) == m["num_rejected"]
     assert m["zip_coverage"]["share_found"] > 0.99
 
@@ -112,8 +118,16 @@ def test_too_many_rejects_fail_with_a_summary_and_write_nothing(tmp_path: Path) 
 
 def test_unlabelled_campaigns_to_score(tmp_path: Path) -> None:
     out = tmp_path / "new"
-    res = run_cli("ingest", REPO / "examples" / "new_campaigns.csv", "--mapping", MAPPING, "--unlabelled",
-                  "--out", out, check=True)  # fmt: skip
+    res = run_cli(
+        "ingest",
+        REPO / "examples" / "new_campaigns.csv",
+        "--mapping",
+        MAPPING,
+        "--unlabelled",
+        "--out",
+        out,
+        check=True,
+    )
     s = pq.read_table(out / "samples.parquet").to_pandas()
     assert len(s) == 200 and set(s["label"]) == {-1} and set(s["split"]) == {"test"}
     assert read_json(out / "manifest.json")["labelled"] is False
