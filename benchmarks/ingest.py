@@ -142,13 +142,14 @@ def page(speed_rows: list[dict[str, Any]], model_rows: list[dict[str, Any]] | No
         "with their reason; `ingest` adds the split, Parquet files, manifest and the data report (PNG + "
         "HTML). Baseline: `pandas.read_csv` of the same file, parsing only. Best of the runs.",
         "",
-        "| input | rows | pandas.read_csv rows/s (baseline) | read_campaigns rows/s | ingest rows/s | ingest s |",
+        "| input | rows | pandas.read_csv rows/s (baseline) | read_campaigns rows/s | ingest rows/s "
+        "| ingest s |",
         "|---|---|---|---|---|---|",
     ]
     for r in speed_rows:
         lines.append(
-            f"| {r['input']} | {r['rows']:,} | {r['rows'] / r['pandas_s']:,.0f} | {r['rows'] / r['read_s']:,.0f} "
-            f"| {r['rows'] / r['ingest_s']:,.0f} | {r['ingest_s']:.2f} |"
+            f"| {r['input']} | {r['rows']:,} | {r['rows'] / r['pandas_s']:,.0f} "
+            f"| {r['rows'] / r['read_s']:,.0f} | {r['rows'] / r['ingest_s']:,.0f} | {r['ingest_s']:.2f} |"
         )
     if model_rows:
         split = model_rows[0].get("split", {})
@@ -158,7 +159,8 @@ def page(speed_rows: list[dict[str, Any]], model_rows: list[dict[str, Any]] | No
             "## Macro F1 on the example's time split",
             "",
             f"`ingest examples/campaigns.csv --mapping examples/mapping.yaml --split time`: train "
-            f"{sum(counts.get('train', {}).values())} campaigns up to {split.get('train_dates', ['?', '?'])[1]}, "
+            f"{sum(counts.get('train', {}).values())} campaigns up to "
+            f"{split.get('train_dates', ['?', '?'])[1]}, "
             f"test {sum(counts.get('test', {}).values())} from {split.get('cutoff_date')} "
             "(the latest 20%); local text encoder (all-MiniLM-L6-v2, 384 dims), PDFM stand-in geo; "
             "default parameters, seed 42.",

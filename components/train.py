@@ -64,3 +64,25 @@ def train_robust_modality(features: dsl.Input[dsl.Dataset], model: dsl.Output[ds
         command=["campaignlab", "train"],
         args=["--model", "robust_modality", "--features", features.path, "--tune", tune, "--out", model.path],
     )
+
+
+@dsl.container_component
+def train_model(
+    features: dsl.Input[dsl.Dataset],
+    trained: dsl.Output[dsl.Model],
+    model: str = "robust_modality",
+    tune: int = 0,
+):
+    """Train the family named at run time (the retraining challenger); the torch image has LightGBM too.
+
+    Args:
+        features: a features folder written by ``embed``.
+        trained: the model folder.
+        model: hierarchical_lgbm, shared_latent or robust_modality (``campaignlab train --model``).
+        tune: Optuna trials (0 = the defaults, no tuning).
+    """
+    return dsl.ContainerSpec(
+        image=TORCH_IMAGE,
+        command=["campaignlab", "train"],
+        args=["--model", model, "--features", features.path, "--tune", tune, "--out", trained.path],
+    )

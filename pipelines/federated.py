@@ -3,8 +3,9 @@
 from kfp import dsl
 
 from campaignlab.federated.config import default_config
-from components import compare_federated, embed, federate, generate, partition
+from components import compare_federated, embed, federate, partition
 from pipelines import resources
+from pipelines.data import dataset_step
 
 _R = resources.defaults("generate", "embed", "federate")
 
@@ -40,6 +41,12 @@ def federated(
     federate_memory: str = _R["federate_memory"],
     federate_accelerator_type: str = _R["federate_accelerator_type"],
     federate_accelerator_count: int = _R["federate_accelerator_count"],
+    data_uri: str = "",
+    dataset_uri: str = "",
+    mapping: dict = {},  # noqa: B006  kfp needs a literal default
+    split: str = "random",
+    test_fraction: float = 0.2,
+    max_rejected: float = 0.05,
 ):
     """Partition the data over ``num_clients``, train the joint model federated and centrally at the same
     epoch budget and from the same initial weights, score both on the server test set, compare.
@@ -67,13 +74,22 @@ def federated(
             and 0: none). The local encoder then runs on the GPU (CUDA images: TORCH_VARIANT=cuda).
         federate_cpu, federate_memory: limits of the Flower simulation (one Ray worker per client).
         federate_accelerator_type, federate_accelerator_count: GPUs for it (the clients train on them).
+        data_uri: your raw campaigns (CSV/Parquet/JSON Lines file or folder; gs:// on Vertex), ingested
+            with ``mapping``; empty: generated data (preset ... pairs).
+        dataset_uri: an already ingested (or generated) dataset folder, used as it is.
+        mapping: the raw campaigns' columns and value conventions (the mapping file's keys).
+        split: random or time: which campaigns form the server's test split, for ``data_uri``.
+        test_fraction: share of the campaigns in the server's test split, for ``data_uri``.
+        max_rejected: largest share of rejected rows before ingestion fails, for ``data_uri``.
     """
-    data = generate(preset=preset, seed=seed, scale=scale, noise=noise, pairs=pairs).set_display_name(
-        "generate"
-    )
-    resources.limit(data, generate_cpu, generate_memory)
+    dataset = dataset_step(
+        data_uri=data_uri, dataset_uri=dataset_uri, mapping=mapping, split=split,
+        test_fraction=test_fraction, max_rejected=max_rejected,
+        generate_cpu=generate_cpu, generate_memory=generate_memory,
+        preset=preset, seed=seed, scale=scale, noise=noise, pairs=pairs,
+    )  # fmt: skip
     embedded = embed(
-        dataset=data.outputs["dataset"], encoder=encoder, task=embedding_task, dim=embedding_dim
+        dataset=dataset, encoder=encoder, task=embedding_task, dim=embedding_dim
     ).set_display_name("embed")
     resources.limit(embedded, embed_cpu, embed_memory, embed_accelerator_type, embed_accelerator_count)
     features = embedded.outputs["features"]

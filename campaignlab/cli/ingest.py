@@ -19,7 +19,11 @@ def ingest(
         help="CSV/Parquet/JSON Lines file, a folder of them, gs://BUCKET/PATH or bq://PROJECT.DATASET.TABLE",
     ),
     out: Path | None = typer.Option(None, "--out", help="dataset folder to write (replaced atomically)"),
-    mapping: Path | None = typer.Option(None, "--mapping", help="YAML: contract field -> your column name"),
+    mapping: str | None = typer.Option(
+        None,
+        "--mapping",
+        help="YAML file (contract field -> your column name), or the mapping as a JSON object",
+    ),
     split: str | None = typer.Option(
         None, "--split", help="random (stratified, default) or time (latest = test)"
     ),
@@ -47,12 +51,24 @@ def ingest(
     from campaignlab.ingest.dataset import IngestConfig
     from campaignlab.ingest.dataset import ingest as run
 
+    mapping_value: Path | dict[str, object] | None = None
+    if mapping is not None and mapping.strip().startswith("{"):
+        import json
+
+        try:
+            mapping_value = json.loads(mapping)
+        except json.JSONDecodeError as err:
+            from campaignlab.errors import ConfigError
+
+            raise ConfigError(f"--mapping: got {mapping!r} -> a YAML file or a JSON object ({err})") from None
+    elif mapping:
+        mapping_value = Path(mapping)
     cfg = command_config(
         IngestConfig,
         config,
         source=source,
         out=out,
-        mapping=mapping,
+        mapping=mapping_value,
         split=split,
         test_fraction=test_fraction,
         max_rejected=max_rejected,
@@ -95,7 +111,15 @@ def gate(
     ),
     registry: str | None = typer.Option(None, "--registry", help="registry to take the champion from"),
     alias: str = typer.Option("champion", "--alias", help="the registry version to compare against"),
-    allow_drift: bool | None = typer.Option(None, "--allow-drift", help="report drift but pass"),
+    max_rejected_share: float | None = typer.Option(None, "--max-rejected-share", help="default 0.05"),
+    max_label_shift: float | None = typer.Option(None, "--max-label-shift", help="default 0.15"),
+    max_new_platform_share: float | None = typer.Option(
+        None, "--max-new-platform-share", help="default 0.10"
+    ),
+    max_platform_shift: float | None = typer.Option(None, "--max-platform-shift", help="default 0.25"),
+    max_embedding_auc: float | None = typer.Option(None, "--max-embedding-auc", help="default 0.75"),
+    on_drift: str | None = typer.Option(None, "--on-drift", help="stop (default), or warn: report and pass"),
+    html_out: Path | None = typer.Option(None, "--html-out", help="also copy report.html here"),
     passed_out: Path | None = typer.Option(None, "--passed-out", help="write true/false here"),
     report_only: bool = typer.Option(False, "--report-only", help="exit 0 even when the gate fails"),
     config: Path | None = typer.Option(None, "--config", help="YAML with GateConfig thresholds"),
@@ -104,13 +128,27 @@ def gate(
     of new data against the champion's training data. Exits 1 when it fails (unless --report-only)."""
     from campaignlab.ingest.gate import GateConfig, run_gate, write_gate
 
-    cfg = command_config(GateConfig, config, allow_drift=allow_drift)
+    cfg = command_config(
+        GateConfig,
+        config,
+        max_rejected_share=max_rejected_share,
+        max_label_shift=max_label_shift,
+        max_new_platform_share=max_new_platform_share,
+        max_platform_shift=max_platform_shift,
+        max_embedding_auc=max_embedding_auc,
+        on_drift=on_drift,
+    )
     if reference is None:
         from campaignlab.registry import Registry
 
         reference = Registry(registry).resolve(alias).reference_dir
     result = run_gate(dataset, features, reference, cfg)
     write_gate(result, cfg, out)
+    if html_out is not None:
+        import shutil
+
+        html_out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(out / "report.html", html_out)
     if passed_out is not None:
         passed_out.parent.mkdir(parents=True, exist_ok=True)
         passed_out.write_text("true" if result.passed else "false")
@@ -133,6 +171,6 @@ def gate_verdict(gate_dir: Path = typer.Argument(..., help="folder written by `g
         return
     lines = ["data gate FAILED: the new data differs from the champion's training data; nothing was trained."]
     lines += [f"  {c['name']}: {c['detail']}" for c in failed]
-    lines.append(f"report: {gate_dir / 'report.html'} (set gate.allow_drift: true to train anyway)")
+    lines.append(f"report: {gate_dir / 'report.html'} (on_drift: warn trains anyway)")
     typer.secho("\n".join(lines), err=True, fg=typer.colors.RED)
     raise typer.Exit(code=1)

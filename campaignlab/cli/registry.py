@@ -136,3 +136,37 @@ def set_alias(
         raise ConfigError("ref: got None -> a version number, alias or 'latest' (or --remove)")
     v = reg.set_alias(alias, ref)
     typer.echo(f"{alias} -> version {v.version} ({v.family}) in {reg.uri}")
+
+
+@models.command("pull")
+@handle_errors
+def pull(
+    ref: str = typer.Argument("champion", help="version number, alias or 'latest'"),
+    registry: str | None = typer.Option(None, "--registry", help=REGISTRY_HELP),
+    model_out: Path | None = typer.Option(None, "--model-out", help="copy the version's model folder here"),
+    reference_out: Path | None = typer.Option(
+        None, "--reference-out", help="copy its training-data reference (the data gate's input) here"
+    ),
+    version_out: Path | None = typer.Option(None, "--version-out", help="write the version id here"),
+) -> None:
+    """Copy a version's model folder (and its data reference) out of the registry (a pipeline's import)."""
+    import shutil
+
+    from campaignlab.errors import DataError
+    from campaignlab.io import atomic_dir
+
+    v = _open(registry).resolve(ref)
+    for src, dest in ((v.model_dir, model_out), (v.reference_dir, reference_out)):
+        if dest is None:
+            continue
+        if not src.is_dir():
+            raise DataError(
+                f"version {v.version} has no {src.name}/ (register it with --dataset and --features for a "
+                "reference)"
+            )
+        with atomic_dir(dest) as tmp:
+            shutil.copytree(src, tmp, dirs_exist_ok=True)
+    if version_out is not None:
+        version_out.parent.mkdir(parents=True, exist_ok=True)
+        version_out.write_text(v.version)
+    typer.echo(f"pulled version {v.version} ({v.family}, aliases {', '.join(v.aliases) or '-'}) from {v.uri}")

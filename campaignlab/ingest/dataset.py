@@ -30,7 +30,7 @@ import pandas as pd
 from pydantic import Field
 
 from campaignlab import LABEL_NAMES
-from campaignlab.config import StrictModel
+from campaignlab.config import StrictModel, validate
 from campaignlab.errors import DataError
 from campaignlab.ingest.contract import REASONS, ParseOptions
 from campaignlab.ingest.mapping import Mapping, load_mapping
@@ -58,7 +58,8 @@ class IngestConfig(StrictModel):
         source: a CSV/Parquet/JSON Lines file, a folder of them, ``gs://BUCKET/PATH`` or
             ``bq://PROJECT.DATASET.TABLE``.
         out: dataset folder to write (replaced atomically; not written when ingestion fails).
-        mapping: YAML mapping file (the source's column names and value conventions).
+        mapping: YAML mapping file (the source's column names and value conventions), or the mapping
+            itself as a dict (a pipeline parameter; on the command line a JSON object).
         split: ``random`` (stratified by class, seeded) or ``time`` (the latest campaigns by ``date`` are
             the test split).
         test_fraction: share of the campaigns in the test split.
@@ -71,7 +72,7 @@ class IngestConfig(StrictModel):
 
     source: str = Field(min_length=1)
     out: Path
-    mapping: Path | None = None
+    mapping: Path | dict[str, Any] | None = None
     split: Literal["random", "time"] = "random"
     test_fraction: float = Field(0.2, gt=0, lt=1)
     max_rejected: float = Field(0.05, ge=0, le=1)
@@ -98,7 +99,7 @@ class CampaignTable:
 
 def read_campaigns(
     source: str | Path,
-    mapping: str | Path | Mapping | None = None,
+    mapping: str | Path | Mapping | dict[str, Any] | None = None,
     *,
     unlabelled: bool = False,
     require_date: bool = False,
@@ -122,7 +123,12 @@ def read_campaigns(
     Raises:
         DataError: the source cannot be read or lacks a required column.
     """
-    m = mapping if isinstance(mapping, Mapping) else load_mapping(mapping)
+    if isinstance(mapping, Mapping):
+        m = mapping
+    elif isinstance(mapping, dict):
+        m = validate(Mapping, mapping, source="mapping")
+    else:
+        m = load_mapping(mapping)
     opts = ParseOptions(
         unlabelled=unlabelled,
         label_values=m.label_values,
@@ -317,7 +323,7 @@ def ingest(cfg: IngestConfig, progress: Any = None) -> dict[str, Any]:
             "skipped": table.source.skipped,
         },
         "mapping": {
-            "file": str(cfg.mapping) if cfg.mapping else None,
+            "file": str(cfg.mapping) if isinstance(cfg.mapping, Path) else None,
             "columns": table.validated.columns,
             "label_values": table.mapping.label_values,
             "date_format": table.mapping.date_format,

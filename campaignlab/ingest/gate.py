@@ -18,7 +18,7 @@ sample of feature vectors) and checks, each against a threshold of :class:`GateC
 
 The result (``gate.json``: every check, its value, threshold and verdict) and a page people read
 (``report.html`` with ``gate.png``) are written to the output folder. ``passed`` is false when any
-check fails, unless ``allow_drift`` is set (the failures are then reported as allowed).
+check fails, unless ``on_drift`` is ``warn`` (the failures are then reported as allowed).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import html
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -57,7 +57,8 @@ class GateConfig(StrictModel):
         max_embedding_auc: largest domain-classifier ROC AUC per modality (0.5 = no drift, 1 = disjoint).
         embedding_modalities: modalities whose embedding drift is checked.
         sample_rows: most rows per side used for the embedding check.
-        allow_drift: report failed checks but pass anyway (a deliberate override).
+        on_drift: ``stop`` (a failed check fails the gate) or ``warn`` (report failed checks but pass:
+            a deliberate override; never for a broken schema).
         seed: seed of the samples and the classifier's folds.
     """
 
@@ -68,7 +69,7 @@ class GateConfig(StrictModel):
     max_embedding_auc: float = Field(0.75, ge=0.5, le=1)
     embedding_modalities: list[str] = Field(default_factory=lambda: list(MODALITIES))
     sample_rows: int = Field(1000, ge=50)
-    allow_drift: bool = False
+    on_drift: Literal["stop", "warn"] = "stop"
     seed: int = 0
 
 
@@ -357,9 +358,9 @@ def run_gate(dataset: str | Path, features: str | Path, reference: str | Path, c
     }
     schema_ok = checks[0].passed
     return GateResult(
-        passed=ok or (cfg.allow_drift and schema_ok),
+        passed=ok or (cfg.on_drift == "warn" and schema_ok),
         checks=checks,
-        allowed=not ok and cfg.allow_drift and schema_ok,
+        allowed=not ok and cfg.on_drift == "warn" and schema_ok,
         summary=summary,
     )
 

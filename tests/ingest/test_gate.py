@@ -1,5 +1,5 @@
 """The retraining data gate: a newer snapshot from the same process passes; a new platform taking a large
-share, shifted labels, drifted embeddings or an unlabelled table stop it with a report; allow_drift
+share, shifted labels, drifted embeddings or an unlabelled table stop it with a report; on_drift: warn
 overrides. Datasets come from the example script and ``ingest``; features from a cheap deterministic
 text hash (the gate's logic, not the encoder, is under test; the flow test registers real features)."""
 
@@ -206,7 +206,7 @@ def test_shifted_labels_stop_the_run_unless_allowed(tmp_path: Path, reference: P
         "--out",
         tmp_path / "g",
         "--config",
-        _cfg(tmp_path, allow_drift=True),
+        _cfg(tmp_path, on_drift="warn"),
         check=True,
     )
     assert "drift allowed by the config" in res.stdout
@@ -224,7 +224,7 @@ def test_embedding_drift_is_caught_per_modality(tmp_path: Path, reference: Path)
 
 def test_an_unlabelled_table_fails_the_schema_check(tmp_path: Path, reference: Path) -> None:
     _, _, result = gate(
-        tmp_path, reference, unlabelled=True, cfg=GateConfig(sample_rows=400, allow_drift=True)
+        tmp_path, reference, unlabelled=True, cfg=GateConfig(sample_rows=400, on_drift="warn")
     )
-    assert not result.passed  # allow_drift never overrides a broken schema
+    assert not result.passed  # on_drift: warn never overrides a broken schema
     assert "unlabelled" in next(c.detail for c in result.checks if c.name == "schema")
