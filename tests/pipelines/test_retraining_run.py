@@ -15,7 +15,7 @@ import pytest
 from campaignlab.io import read_json
 from tests.conftest import REPO, run_cli
 
-pytestmark = pytest.mark.slow  # embeds and trains: minutes on 2 shared cores
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]  # embeds and trains: minutes on 2 shared cores
 MAPPING = REPO / "examples" / "mapping.yaml"
 
 
@@ -25,7 +25,7 @@ def make(out: Path, *args: str) -> Path:
             sys.executable,
             str(REPO / "examples" / "make_campaigns.py"),
             "--rows",
-            "400",
+            "240",
             "--seed",
             "5",
             "--out",
@@ -106,7 +106,7 @@ def run(setup: dict[str, Path], snapshot: Path, **params: object):  # type: igno
 def test_newer_snapshot_passes_the_gate_and_the_challenger_is_registered(setup: dict[str, Path]) -> None:
     from local_runner.handlers import Status
 
-    snap = make(setup["root"] / "snap.csv", "--snapshot", "2025-03", "--new-rows", "300")
+    snap = make(setup["root"] / "snap.csv", "--snapshot", "2025-03", "--new-rows", "160")
     result = run(setup, snap)
     status = {t.id: t.status for t in result.tasks}
     assert result.status == Status.SUCCEEDED, {
@@ -132,7 +132,7 @@ def test_a_drifted_snapshot_stops_the_run_with_the_gates_report(setup: dict[str,
 
     before = read_json(setup["registry"] / "registry.json")
     snap = make(
-        setup["root"] / "drift.csv", "--snapshot", "2025-03", "--new-rows", "400", "--drift", "new-platform"
+        setup["root"] / "drift.csv", "--snapshot", "2025-03", "--new-rows", "240", "--drift", "new-platform"
     )
     result = run(setup, snap)
     tasks = {t.id: t for t in result.tasks}
