@@ -128,13 +128,15 @@ def models(work: Path) -> list[dict[str, Any]]:
     return out
 
 
-def page(speed_rows: list[dict[str, Any]], model_rows: list[dict[str, Any]] | None, command: str) -> str:
+def page(
+    speed_rows: list[dict[str, Any]], model_rows: list[dict[str, Any]] | None, command: str, where: str
+) -> str:
     lines = [
         "# Own data: ingestion speed and the models on the example's time split",
         "",
         f"Written by `benchmarks/ingest.py`. Command: `{command}`  ",
         f"Date (UTC): {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M')}  ",
-        f"Machine: {machine()}",
+        f"Machine: {where}",
         "",
         "## Rows per second",
         "",
@@ -193,12 +195,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--work-dir", type=Path, default=None)
     ap.add_argument("--out", type=Path, default=REPO / "docs" / "results" / "ingest.md")
     args = ap.parse_args(argv)
+    where = machine()  # the load when the run starts, not when the page is written
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="campaignlab-bench-ingest-"))
     work.mkdir(parents=True, exist_ok=True)
     s = speed(work, args.repeat)
     m = None if args.skip_models else models(work)
     command = "python benchmarks/ingest.py" + (" --skip-models" if args.skip_models else "")
-    text = page(s, m, command)
+    text = page(s, m, command, where)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
     (work / "ingest.json").write_text(json.dumps({"speed": s, "models": m}, default=str, indent=2))
