@@ -37,7 +37,7 @@ from pydantic import Field
 from campaignlab import LABEL_NAMES, MODALITIES
 from campaignlab.config import StrictModel
 from campaignlab.errors import DataError
-from campaignlab.io import atomic_dir, read_json, read_parquet, write_json, write_parquet
+from campaignlab.io import atomic_dir, read_json, read_parquet, require_complete, write_json, write_parquet
 
 PROFILE_JSON = "profile.json"
 VECTORS_FILE = "vectors.parquet"
@@ -116,6 +116,7 @@ class GateResult:
 def _read_pair(dataset: Path, features: Path) -> tuple[pd.DataFrame, Any, dict[str, Any]]:
     from campaignlab.features.table import read_features
 
+    require_complete(dataset, "dataset folder", needs=("samples.parquet",))
     samples = read_parquet(dataset / "samples.parquet").to_pandas()
     ftable, fmanifest = read_features(features)
     ids = ftable.column("sample_id").to_pylist()
@@ -242,6 +243,7 @@ def run_gate(dataset: str | Path, features: str | Path, reference: str | Path, c
             f"reference {str(reference)!r} has no {PROFILE_JSON}: register the champion with its dataset and "
             "features (campaignlab models register ... --dataset DIR --features DIR)"
         )
+    require_complete(reference, "gate reference folder", needs=(PROFILE_JSON, VECTORS_FILE))
     profile = read_json(reference / PROFILE_JSON)
     samples, ftable, fmanifest = _read_pair(dataset, features)
     manifest = read_json(dataset / "manifest.json") if (dataset / "manifest.json").is_file() else {}

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from campaignlab.errors import CampaignlabError, ConfigError, DataError
-from campaignlab.io import read_json, write_json
+from campaignlab.io import read_json, require_complete, write_json
 
 ALIASES = ("champion", "challenger")
 """The aliases the project uses; any lower-case alias matching :data:`ALIAS_RE` is allowed."""
@@ -153,6 +153,11 @@ def stage_version(
     """
     from campaignlab.models.base import read_model_json
 
+    require_complete(model_dir, "model folder", needs=("model.json",))
+    if evaluation is not None and evaluation.is_dir():
+        require_complete(evaluation, "evaluation folder", needs=("metrics.json",))
+    if dataset is not None:
+        require_complete(dataset, "dataset folder", needs=("manifest.json",))
     meta = read_model_json(model_dir)
     shutil.copytree(model_dir, dest / MODEL_DIR)
     if evaluation is not None:

@@ -17,7 +17,7 @@ import pytest
 from campaignlab.features.table import features_schema, vector_column
 from campaignlab.ingest import IngestConfig, ingest
 from campaignlab.ingest.gate import GateConfig, build_reference, run_gate
-from campaignlab.io import read_json, read_parquet, write_json, write_parquet
+from campaignlab.io import atomic_dir, read_json, read_parquet, write_json, write_parquet
 from tests.conftest import REPO, run_cli
 
 MAPPING = REPO / "examples" / "mapping.yaml"
@@ -71,16 +71,16 @@ def hashed_features(dataset: Path, out: Path, shift: dict[str, float] | None = N
         ],
         schema=features_schema(dict.fromkeys(("audience", "brand", "creative", "geo", "platform"), DIM)),
     )
-    out.mkdir(parents=True)
-    write_parquet(table, out / "features.parquet")
-    write_json(
-        out / "manifest.json",
-        {
-            "dimensions": dict.fromkeys(("audience", "brand", "creative", "geo", "platform"), DIM),
-            "platform_codes": code,
-            "encoder": "hash",
-        },
-    )
+    with atomic_dir(out) as tmp:
+        write_parquet(table, tmp / "features.parquet")
+        write_json(
+            tmp / "manifest.json",
+            {
+                "dimensions": dict.fromkeys(("audience", "brand", "creative", "geo", "platform"), DIM),
+                "platform_codes": code,
+                "encoder": "hash",
+            },
+        )
     return out
 
 

@@ -19,12 +19,14 @@ from tests.fakes.vertex_models_server import VertexModelsFake
 
 def fake_model(root: Path, name: str, family: str = "robust_modality", f1: float = 0.7) -> tuple[Path, Path]:
     """A model folder (model.json + a weights file) and an evaluation folder with metrics.json."""
+    from campaignlab.io import atomic_dir
+
     model, ev = root / f"{name}-model", root / f"{name}-eval"
-    model.mkdir(parents=True)
-    ev.mkdir()
-    (model / "model.json").write_text(json.dumps({"type": family, "params": {}}))
-    (model / "weights.bin").write_bytes(name.encode() * 100)
-    (ev / "metrics.json").write_text(json.dumps({"macro_f1": f1, "accuracy": f1, "per_class_f1": {}}))
+    with atomic_dir(model) as tmp:  # published as the steps publish them (with the completion marker)
+        (tmp / "model.json").write_text(json.dumps({"type": family, "params": {}}))
+        (tmp / "weights.bin").write_bytes(name.encode() * 100)
+    with atomic_dir(ev) as tmp:
+        (tmp / "metrics.json").write_text(json.dumps({"macro_f1": f1, "accuracy": f1, "per_class_f1": {}}))
     return model, ev
 
 
@@ -94,7 +96,7 @@ def test_local_errors_name_what_exists(tmp_path: Path) -> None:
     not_a_model = tmp_path / "empty"
     not_a_model.mkdir()
     res = run_cli("models", "register", not_a_model, "--registry", reg_dir)
-    assert res.returncode == 2 and "model.json" in res.stderr
+    assert res.returncode == 2 and "incomplete" in res.stderr  # no completion marker: refused
     assert sorted(p.name for p in reg_dir.iterdir()) == [".lock", "registry.json", "versions"]  # no leftovers
     assert sorted(p.name for p in (reg_dir / "versions").iterdir()) == ["1"]
 
