@@ -13,7 +13,7 @@ help: ## Show this help
 setup: ## Create .venv with all dependencies (idempotent)
 	@bash scripts/setup.sh
 
-run: setup ## Main job: build images, run the training pipeline locally in Docker, print the results table
+run: setup ## Main job: build images, run the training pipeline locally in Docker, print the results table (DATA=your.csv MAPPING=m.yaml: your campaigns)
 	@bash scripts/run.sh
 
 test: setup ## Run the whole test suite (what CI runs)

@@ -56,3 +56,25 @@ train_robust_modality = _trainer(
     "Modality-robust fusion network (architecture 2 of the multimodal report).",
     "Optuna trials",
 )
+
+
+@dsl.container_component
+def train_model(
+    features: dsl.Input[dsl.Dataset],
+    trained: dsl.Output[dsl.Model],
+    model: str = "robust_modality",
+    tune: Optional[int] = None,  # noqa: UP045  kfp reads typing.Optional, not `int | None`
+):
+    """Train the family named at run time (the retraining challenger); the torch image has LightGBM too.
+
+    Args:
+        features: a features folder written by ``embed``.
+        trained: the model folder.
+        model: hierarchical_lgbm, shared_latent or robust_modality (``campaignlab train --model``).
+        tune: Optuna trials (unset or 0: the estimator's defaults, no tuning).
+    """
+    return dsl.ContainerSpec(
+        image=TORCH_IMAGE,
+        command=["campaignlab", "train"],
+        args=["--model", model, "--features", features.path, optional("tune", tune), "--out", trained.path],
+    )

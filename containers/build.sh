@@ -77,7 +77,7 @@ cp containers/Dockerfile containers/install-torch.sh pyproject.toml README.md "$
 PY=python3
 python3 -c "import tomllib" 2>/dev/null || PY=.venv/bin/python
 mkdir -p "$CTX/req"
-for set in core gbm torch fl embed serve; do "$PY" containers/deps.py "$set" < pyproject.toml > "$CTX/req/$set.txt"; done
+for set in core gcp gbm torch fl embed serve; do "$PY" containers/deps.py "$set" < pyproject.toml > "$CTX/req/$set.txt"; done
 "$PY" containers/deps.py --torch < pyproject.toml > "$CTX/req/torch-spec.txt"
 tar -C . --exclude='__pycache__' --exclude='*.pyc' -cf - "${PACKAGES[@]}" | tar -C "$CTX" -xf -
 echo "optional: extra-ca.crt is appended to the image's CA bundle" > "$CTX/extra/README"

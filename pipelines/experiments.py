@@ -30,7 +30,7 @@ def experiments(
     scale: float = 0.01,
     noise: str = "clean",
     encoder: str = "local",
-    embedding_dim: int = 384,
+    dim: int = 384,
     federated_preset: str = "v28",
     data_split: str = _D.general.data_split,
     alpha: float = _D.general.alpha,
@@ -64,7 +64,7 @@ def experiments(
         scale: share of the preset's sample counts.
         noise: clean, low, medium or high.
         encoder: local or vertex text embeddings.
-        embedding_dim: text embedding dimension.
+        dim: text embedding dimension.
         federated_preset: the preset the client-count sweep runs on.
         data_split: homogeneous or heterogeneous partition.
         alpha: Dirichlet alpha of the heterogeneous split.
@@ -85,7 +85,7 @@ def experiments(
     with dsl.ParallelFor(items=presets, parallelism=3, name="per-preset") as preset:
         data = generate(preset=preset, seed=seed, scale=scale, noise=noise)
         resources.limit(data, generate_cpu, generate_memory)
-        feats = embed(dataset=data.outputs["dataset"], encoder=encoder, dim=embedding_dim)
+        feats = embed(dataset=data.outputs["dataset"], encoder=encoder, dim=dim)
         resources.limit(feats, embed_cpu, embed_memory, embed_accelerator_type, embed_accelerator_count)
         model = train_hierarchical_lgbm(features=feats.outputs["features"])
         resources.limit(model, train_cpu, train_memory)
@@ -96,9 +96,9 @@ def experiments(
         "generate federated data"
     )
     resources.limit(fed_data, generate_cpu, generate_memory)
-    fed_feats = embed(
-        dataset=fed_data.outputs["dataset"], encoder=encoder, dim=embedding_dim
-    ).set_display_name("embed federated data")
+    fed_feats = embed(dataset=fed_data.outputs["dataset"], encoder=encoder, dim=dim).set_display_name(
+        "embed federated data"
+    )
     resources.limit(fed_feats, embed_cpu, embed_memory, embed_accelerator_type, embed_accelerator_count)
     with dsl.ParallelFor(items=client_counts, parallelism=3, name="per-client-count") as n:
         parts = partition(

@@ -111,6 +111,16 @@ def limit(
     task.set_cpu_limit(cpu).set_memory_limit(memory)
     if accelerator_type is not None:
         task.set_accelerator_type(accelerator_type).set_accelerator_limit(accelerator_count)
+    # kfp (2.17) does not count a pipeline parameter used only in a resource limit among the task's
+    # inputs, so a task inside a dsl.If/Else group would get no value for it (the group does not pass
+    # it down): register it as an input of the task, which the compiler then wires through every group.
+    from kfp.dsl import pipeline_channel
+
+    for value in (cpu, memory, accelerator_type, accelerator_count):
+        # by identity: a channel's == builds a dsl.If condition, so `in` would always be true
+        known = any(value is c for c in task.channel_inputs)
+        if isinstance(value, pipeline_channel.PipelineChannel) and not known:
+            task.channel_inputs.append(value)
     return task
 
 

@@ -1,4 +1,5 @@
-"""Training pipeline: generate, embed, the three trainers in parallel, evaluate each, pick the best."""
+"""Training pipeline: data (generated, or your campaigns), embed, the three trainers in parallel, evaluate
+each, pick the best."""
 
 from kfp import dsl
 
@@ -6,12 +7,12 @@ from components import (
     compare_models,
     embed,
     evaluate,
-    generate,
     train_hierarchical_lgbm,
     train_robust_modality,
     train_shared_latent,
 )
 from pipelines import resources
+from pipelines.data import dataset_step
 from pipelines.params import run_defaults
 
 _DEFAULTS = run_defaults("training")  # pipelines/configs/training.yaml
@@ -41,6 +42,12 @@ def training(
     train_accelerator_count: int = _R["train_accelerator_count"],
     evaluate_cpu: str = _R["evaluate_cpu"],
     evaluate_memory: str = _R["evaluate_memory"],
+    data_uri: str = _DEFAULTS["data_uri"],
+    dataset_uri: str = _DEFAULTS["dataset_uri"],
+    mapping: dict = _DEFAULTS["mapping"],
+    split: str = _DEFAULTS["split"],
+    test_fraction: float = _DEFAULTS["test_fraction"],
+    max_rejected: float = _DEFAULTS["max_rejected"],
 ):
     """Generate a dataset, embed it, train hierarchical_lgbm, shared_latent and robust_modality
     in parallel, evaluate each on the test split and keep the best by macro F1.
@@ -63,16 +70,23 @@ def training(
         train_accelerator_type, train_accelerator_count: GPUs for the torch trainers (shared_latent,
             robust_modality); LightGBM stays on CPUs.
         evaluate_cpu, evaluate_memory: limits of each evaluate step.
+        data_uri: your raw campaigns (CSV/Parquet/JSON Lines file or folder; gs:// on Vertex), ingested
+            with ``mapping``; empty: generated data (preset ... pairs).
+        dataset_uri: an already ingested (or generated) dataset folder, used as it is.
+        mapping: the raw campaigns' columns and value conventions (the mapping file's keys).
+        split: random or time (the latest campaigns by date are the test split), for ``data_uri``.
+        test_fraction: share of the campaigns in the test split, for ``data_uri``.
+        max_rejected: largest share of rejected rows before ingestion fails, for ``data_uri``.
 
     The defaults are in ``pipelines/configs/training.yaml`` (resources: ``pipelines/resources.py``).
     """
-    data = generate(preset=preset, seed=seed, scale=scale, noise=noise, pairs=pairs).set_display_name(
-        "generate"
-    )
-    resources.limit(data, generate_cpu, generate_memory)
-    feats = embed(
-        dataset=data.outputs["dataset"], encoder=encoder, task_type=task_type, dim=dim
-    ).set_display_name("embed")
+    dataset = dataset_step(
+        data_uri=data_uri, dataset_uri=dataset_uri, mapping=mapping, split=split,
+        test_fraction=test_fraction, max_rejected=max_rejected,
+        generate_cpu=generate_cpu, generate_memory=generate_memory,
+        preset=preset, seed=seed, scale=scale, noise=noise, pairs=pairs,
+    )  # fmt: skip
+    feats = embed(dataset=dataset, encoder=encoder, task_type=task_type, dim=dim).set_display_name("embed")
     resources.limit(feats, embed_cpu, embed_memory, embed_accelerator_type, embed_accelerator_count)
     features = feats.outputs["features"]
     trainers = {

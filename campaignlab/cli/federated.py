@@ -21,7 +21,10 @@ app = typer.Typer()
 @handle_errors
 def partition(
     features: Path = typer.Argument(..., help="features folder (features.parquet + manifest.json)"),
-    num_clients: int = typer.Option(5, "--num-clients", help="number of clients (one file each)"),
+    num_clients: int | None = typer.Option(
+        None, "--num-clients", help="number of clients (default 5; --by owner: one per owner)"
+    ),
+    by: str = typer.Option("label", "--by", help="label (the data_split of the labels) or owner"),
     data_split: str = typer.Option("homogeneous", "--data-split", help="homogeneous or heterogeneous"),
     alpha: float | None = typer.Option(None, "--alpha", help="Dirichlet concentration (heterogeneous)"),
     out: Path = typer.Option(..., "--out", help="folder to write <split>_<N>clients[_alpha<A>]/ into"),
@@ -40,7 +43,8 @@ def partition(
     cfg = validate(
         PartitionConfig,
         {
-            "num_clients": num_clients,
+            "by": by,
+            **({"num_clients": num_clients} if num_clients is not None else {}),
             "data_split": data_split,
             "alpha": alpha,
             "seed": seed,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import typer
@@ -123,7 +125,8 @@ def evaluate(
         predictions_artifact=predictions_artifact,
         executor_input=executor_input,
     )
-    m = run(cfg)  # checks a leaderboard request before any work
+    with _warnings_to_stderr():
+        m = run(cfg)  # checks a leaderboard request before any work
     f1 = m["per_class_f1"]
     typer.echo(
         f"macro F1 {m['macro_f1']:.4f} (negative {f1['negative']:.4f}, average {f1['average']:.4f}, "
@@ -157,5 +160,18 @@ def predict(
     cfg = command_config(
         PredictConfig, config, model=model, features=features, out=out, split=split, threads=threads
     )
-    n = run(cfg)
+    with _warnings_to_stderr():
+        n = run(cfg)
     typer.echo(f"wrote {n} predictions to {cfg.out}")
+
+
+@contextlib.contextmanager
+def _warnings_to_stderr() -> Iterator[None]:
+    """Show the library's warnings (e.g. an unseen platform) as one ``warning:`` line each."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for w in caught:
+        typer.secho(f"warning: {w.message}", err=True, fg=typer.colors.YELLOW)

@@ -6,8 +6,15 @@
 * ``audience``, ``brand``, ``creative``, ``geo``, ``platform``: ``fixed_size_list<float32>[D]``, one
   vector per modality. ``geo`` is ``D = PDFM dims + 2``: the centroid of the sample's ZIP vectors, then
   [fraction of the sample's ZIPs found in the table, 1.0 if none was found];
-* ``platform_code`` int32: index of the platform value in the sorted platform values of the dataset's
-  ``nodes.parquet`` (the mapping is in ``manifest.json`` under ``platform_codes``).
+* ``platform_code`` int32: index of the platform value in the dataset's sorted platform vocabulary (its
+  manifest's ``vocabularies.platform``; for older generator folders the platform nodes of
+  ``nodes.parquet``); the mapping is in ``manifest.json`` under ``platform_codes``. Models map codes to
+  their training vocabulary by name, so features of another dataset can be scored;
+* ``owner`` string (only when the dataset has one, e.g. an ingested dataset): the data owner, used by
+  ``partition --by owner``.
+
+``label`` is -1 in the features of an unlabelled dataset (campaigns to score; ``manifest.json`` has
+``"labelled": false``).
 """
 
 from __future__ import annotations

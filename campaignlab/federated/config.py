@@ -235,7 +235,7 @@ class GeneralSection(StrictModel):
     data_version: str | None = Field(
         None, min_length=1, description="null: the partition's (its manifest); else must equal it"
     )
-    data_split: Literal["homogeneous", "heterogeneous"]
+    data_split: Literal["homogeneous", "heterogeneous", "owner"]
     alpha: float = Field(gt=0, description="Dirichlet concentration (heterogeneous split only)")
     one_hot_modalities: list[str] | None = None
     centralized_baseline: bool = Field(description="also train the centralized baseline (same budget)")

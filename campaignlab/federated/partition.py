@@ -39,11 +39,20 @@ SERVER_REFERENCE = "server_reference.parquet"
 HEATMAP = "label_heatmap.png"
 
 
-class PartitionConfig(StrictModel):
-    """Options of ``campaignlab partition``."""
+NO_OWNER = "(no owner)"
+"""The client of the training rows without an owner in a ``by="owner"`` partition."""
 
+
+class PartitionConfig(StrictModel):
+    """Options of ``campaignlab partition``.
+
+    ``by="owner"``: one client per data owner (the features' ``owner`` column, from an ingested dataset),
+    the natural federated split; ``num_clients`` is then the number of owners and ``data_split`` is "owner".
+    """
+
+    by: Literal["label", "owner"] = "label"
     num_clients: int = Field(5, ge=1, le=1000)
-    data_split: Literal["homogeneous", "heterogeneous"] = "homogeneous"
+    data_split: Literal["homogeneous", "heterogeneous", "owner"] = "homogeneous"
     alpha: float | None = Field(
         None, gt=0, validate_default=True, description="Dirichlet concentration (heterogeneous only)"
     )
@@ -66,7 +75,7 @@ class PartitionConfig(StrictModel):
 
 
 def folder_name(split: str, num_clients: int, alpha: float | None = None) -> str:
-    """``homogeneous_5clients`` or ``heterogeneous_5clients_alpha0.1``."""
+    """``homogeneous_5clients``, ``heterogeneous_5clients_alpha0.1`` or ``owner_4clients``."""
     name = f"{split}_{num_clients}clients"
     if split == "heterogeneous":
         if alpha is None:
@@ -170,11 +179,22 @@ def partition(features_dir: str | Path, cfg: PartitionConfig, out: str | Path) -
     if len(test_idx) == 0:
         raise DataError(f"{features_dir}: no 'test' rows for the server test set")
     y_train = labels[train_idx]
-    if cfg.data_split == "homogeneous":
+    owners: list[str] | None = None
+    if cfg.by == "owner":
+        owners, local = owner_indices(table, train_idx, features_dir)
+        if "num_clients" in cfg.model_fields_set and cfg.num_clients != len(owners):
+            raise ConfigError(
+                f"num_clients: got {cfg.num_clients} -> --by owner makes one client per owner, and "
+                f"{features_dir} has {len(owners)}: {owners}"
+            )
+        cfg = cfg.model_copy(update={"num_clients": len(owners), "data_split": "owner", "alpha": None})
+    elif cfg.data_split == "homogeneous":
         local = homogeneous_indices(y_train, cfg.num_clients, cfg.seed)
-    else:
+    elif cfg.data_split == "heterogeneous":
         assert cfg.alpha is not None
         local = dirichlet_indices(y_train, cfg.num_clients, cfg.alpha, cfg.seed, cfg.min_per_client)
+    else:
+        raise ConfigError("data_split: got 'owner' -> use --by owner (one client per data owner)")
     name = folder_name(cfg.data_split, cfg.num_clients, cfg.alpha)
     reference_idx = np.empty(0, np.int64)
     if cfg.reference_rows:
@@ -191,7 +211,8 @@ def partition(features_dir: str | Path, cfg: PartitionConfig, out: str | Path) -
         test_idx = np.setdiff1d(test_idx, reference_idx)
     data_version = cfg.data_version or features_dir.name
     dest = Path(out) / name
-    counts = {f"client {i}": label_counts(y_train[ix]) for i, ix in enumerate(local)}
+    client_names = [f"client {i}" for i in range(len(local))] if owners is None else owners
+    counts = {client_names[i]: label_counts(y_train[ix]) for i, ix in enumerate(local)}
     counts["server test"] = label_counts(labels[test_idx])
     if len(reference_idx):
         counts["server reference"] = label_counts(labels[reference_idx])
@@ -221,6 +242,8 @@ def partition(features_dir: str | Path, cfg: PartitionConfig, out: str | Path) -
                 "seed": cfg.seed,
                 "min_per_client": cfg.min_per_client if cfg.data_split == "heterogeneous" else None,
                 "client_files": files,
+                "by": cfg.by,
+                "owners": owners,
                 "server_test_file": SERVER_TEST,
                 "server_reference_file": SERVER_REFERENCE if len(reference_idx) else None,
                 "label_names": list(LABEL_NAMES),
@@ -232,6 +255,31 @@ def partition(features_dir: str | Path, cfg: PartitionConfig, out: str | Path) -
             },
         )
     return dest
+
+
+def owner_indices(table: pa.Table, train_idx: np.ndarray, where: Path) -> tuple[list[str], list[np.ndarray]]:
+    """One client per data owner: (owner names, sorted; each owner's positions within ``train_idx``).
+
+    Training rows without an owner form one more client, :data:`NO_OWNER`, so no row is left out.
+
+    Raises:
+        DataError: the features have no ``owner`` column (not from an ingested dataset with owners).
+    """
+    if "owner" not in table.column_names:
+        raise DataError(
+            f"{where}: features have no 'owner' column; --by owner needs a dataset ingested with an owner "
+            "column (map it with `owner: COLUMN` in the mapping file) and embedded after that"
+        )
+    owner = np.asarray(table.column("owner").to_pylist(), dtype=object)[train_idx]
+    owner = np.where(pd_isnull(owner), NO_OWNER, owner)
+    names = sorted({str(o) for o in owner})
+    if names == [NO_OWNER]:
+        raise DataError(f"{where}: no training row has an owner; --by owner needs owners")
+    return names, [np.flatnonzero(owner == n) for n in names]
+
+
+def pd_isnull(values: np.ndarray) -> np.ndarray:
+    return np.array([v is None or (isinstance(v, float) and np.isnan(v)) for v in values], dtype=bool)
 
 
 def read_partition_manifest(folder: str | Path) -> dict[str, Any]:

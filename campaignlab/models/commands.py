@@ -173,6 +173,8 @@ def train(cfg: TrainConfig, progress: Progress | None = None) -> dict[str, Any]:
         meta["train_config"] = cfg.model_dump(mode="json")
         meta["training"] = summary
         meta["features_manifest"] = _manifest_summary(cfg.features)
+        # The platform names in the model's code order: later features are re-coded by name against it.
+        meta["platform_vocabulary"] = platform_vocabulary_of(cfg.features)
         write_json(tmp / "model.json", meta)
         if tuning is not None:
             write_json(tmp / "tuning.json", tuning.to_json())
@@ -189,8 +191,41 @@ def _manifest_summary(folder: Path) -> dict[str, Any]:
     return {k: m[k] for k in keep if isinstance(m, dict) and k in m}
 
 
-def _rows(features: Path, split: str) -> Features:
-    return load_features(features).select(split)
+def platform_vocabulary_of(features: Path) -> list[str] | None:
+    """Platform names in code order from a features folder's manifest (None for old folders)."""
+    path = features / "manifest.json"
+    codes = read_json(path).get("platform_codes") if path.is_file() else None
+    if not isinstance(codes, dict) or not codes:
+        return None
+    return [name for name, _ in sorted(codes.items(), key=lambda kv: int(kv[1]))]
+
+
+def _rows(
+    model: Path, features: Path, split: str, *, labelled: bool = True
+) -> tuple[Features, dict[str, int]]:
+    """Rows of ``split`` with ``platform_code`` re-coded to the model's training vocabulary.
+
+    A platform the model never saw gets the reserved unknown code and an :class:`UnseenPlatformWarning`
+    naming it (also returned as ``{platform: rows}``), not an error.
+    """
+    import dataclasses
+    import warnings
+
+    from campaignlab.models.data import UnseenPlatformWarning, align_platform_codes
+
+    rows = load_features(features, labelled=labelled).select(split)
+    model_vocab = read_json(model / "model.json").get("platform_vocabulary")
+    fpath = features / "manifest.json"
+    features_vocab = read_json(fpath).get("platform_codes") if fpath.is_file() else None
+    codes, unseen = align_platform_codes(rows.platform_code, features_vocab, model_vocab)
+    if unseen:
+        listed = ", ".join(f"{p!r} ({n} rows)" for p, n in sorted(unseen.items()))
+        warnings.warn(
+            f"platform(s) never seen in training: {listed}; scored with the reserved 'unknown' platform code",
+            UnseenPlatformWarning,
+            stacklevel=3,
+        )
+    return dataclasses.replace(rows, platform_code=codes), unseen
 
 
 def evaluate(cfg: EvaluateConfig) -> dict[str, Any]:
@@ -206,12 +241,13 @@ def evaluate(cfg: EvaluateConfig) -> dict[str, Any]:
     cfg.check_submission()
     check_writable_parent(cfg.out)
     est = _load(cfg.model, cfg.threads)
-    rows = _rows(cfg.features, cfg.split)
+    rows, unseen = _rows(cfg.model, cfg.features, cfg.split)
     proba = est.predict_proba(rows.inputs)
     pred = est.predict(rows.inputs)
     meta = {
         "config": cfg.model_dump(mode="json"),
         "model_type": est.name,
+        "unseen_platforms": unseen,
         "versions": versions(),
     }
     with atomic_dir(cfg.out) as tmp:
@@ -264,7 +300,7 @@ def predict(cfg: PredictConfig) -> int:
     if cfg.out.exists() and cfg.out.is_dir():
         raise DataError(f"--out {str(cfg.out)!r} is a folder; expected a .parquet file path")
     est = _load(cfg.model, cfg.threads)
-    rows = _rows(cfg.features, cfg.split)
+    rows, _ = _rows(cfg.model, cfg.features, cfg.split, labelled=False)
     table = predictions_table(rows.sample_id, est.predict(rows.inputs), est.predict_proba(rows.inputs))
     cfg.out.parent.mkdir(parents=True, exist_ok=True)
     write_parquet(table, cfg.out)

@@ -231,6 +231,16 @@ def _manifest(
         "counts": counts,
         "num_samples": len(labels),
         "acceptance": {lbl: round(draws[lbl].acceptance, 6) for lbl in LABELS},
+        "vocabularies": {
+            # Every platform of the graph (not only those sampled): the embedding step's platform codes.
+            "platform": sorted(
+                {
+                    str(v)
+                    for v, m in zip(graph.node_value, graph.node_modality, strict=True)
+                    if m == "platform"
+                }
+            ),
+        },
         "graph": {
             "nodes": graph.num_nodes,
             "edges": len(graph.src),

@@ -32,31 +32,47 @@ def compile_(tmp_path: Path, name: str, *params: str) -> dict[str, Any]:
 
 
 def requests(spec: dict[str, Any], values: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
-    """Each root task's resources with the parameters resolved (``values`` as a run would pass them)."""
+    """Each task's resources with the parameters resolved (``values`` as a run would pass them); tasks
+    inside condition groups (e.g. the data branches: generate or ingest) are walked into."""
     root = spec["root"]
     run = {k: p.get("defaultValue") for k, p in root["inputDefinitions"]["parameters"].items()}
     run.update(values or {})
     executors = spec["deploymentSpec"]["executors"]
-    out = {}
-    for task_name, task in root["dag"]["tasks"].items():
-        component = spec["components"][task["componentRef"]["name"]]
-        res = executors[component["executorLabel"]]["container"].get("resources") or {}
-        bindings = (task.get("inputs") or {}).get("parameters") or {}
+    out: dict[str, dict[str, Any]] = {}
 
-        def resolve(text: Any, bindings: dict[str, Any] = bindings) -> Any:
-            match = PLACEHOLDER.match(str(text))
-            if not match:
-                return text
-            return run[bindings[match.group(1)]["componentInputParameter"]]
+    def bind(binding: dict[str, Any], env: dict[str, Any]) -> Any:
+        if "componentInputParameter" in binding:
+            return env.get(binding["componentInputParameter"])
+        return (binding.get("runtimeValue") or {}).get("constant")
 
-        acc = res.get("accelerator") or {}
-        out[task_name] = {
-            "cpu": resolve(res.get("resourceCpuLimit")),
-            "memory": resolve(res.get("resourceMemoryLimit")),
-            "accelerator": (resolve(acc.get("resourceType")), int(resolve(acc.get("resourceCount")) or 0))
-            if acc
-            else None,
-        }
+    def walk(tasks: dict[str, Any], env: dict[str, Any]) -> None:
+        for task_name, task in tasks.items():
+            component = spec["components"][task["componentRef"]["name"]]
+            bindings = (task.get("inputs") or {}).get("parameters") or {}
+            if "dag" in component:  # a condition group: its inputs bind the parent's values
+                walk(component["dag"]["tasks"], {k: bind(b, env) for k, b in bindings.items()})
+                continue
+            executor = executors[component["executorLabel"]]
+            if "container" not in executor:  # an importer: no machine
+                continue
+            res = executor["container"].get("resources") or {}
+
+            def resolve(text: Any, bindings: dict[str, Any] = bindings, env: dict[str, Any] = env) -> Any:
+                match = PLACEHOLDER.match(str(text))
+                if not match:
+                    return text
+                return bind(bindings[match.group(1)], env)
+
+            acc = res.get("accelerator") or {}
+            out[task_name] = {
+                "cpu": resolve(res.get("resourceCpuLimit")),
+                "memory": resolve(res.get("resourceMemoryLimit")),
+                "accelerator": (resolve(acc.get("resourceType")), int(resolve(acc.get("resourceCount")) or 0))
+                if acc
+                else None,
+            }
+
+    walk(root["dag"]["tasks"], run)
     return out
 
 
@@ -141,3 +157,14 @@ def test_submit_sends_the_resource_parameters(tmp_path: Path) -> None:
     assert requests(body["pipelineSpec"], body["runtimeConfig"]["parameterValues"])["train-shared-latent"][
         "accelerator"
     ] == ("NVIDIA_L4", 1)
+
+
+def test_limits_reach_tasks_inside_condition_groups(tmp_path: Path) -> None:
+    """Resource parameters used inside dsl.If/Else groups (the data branches, retraining's data-ok
+    group) are passed down through every group, so each task gets its values."""
+    training = requests(compile_(tmp_path, "training"), {"generate_cpu": "3"})
+    assert training["generate"]["cpu"] == "3"  # inside the generated-data branch
+    retraining = requests(compile_(tmp_path, "retraining"), {"train_cpu": "16", "evaluate_memory": "20G"})
+    assert retraining["train-model"]["cpu"] == "16"
+    assert retraining["evaluate"]["memory"] == retraining["evaluate-2"]["memory"] == "20G"
+    assert retraining["gate"]["memory"] == "20G"
