@@ -12,7 +12,7 @@ def pull_model(
     reference: dsl.Output[dsl.Artifact],
     version: dsl.OutputPath(str),  # type: ignore[valid-type]
     registry: str,
-    alias: str = "champion",
+    ref: str = "champion",
 ):
     """Copy a registered version's model folder and its training-data reference out of the registry.
 
@@ -21,13 +21,13 @@ def pull_model(
         reference: its training data's reference (the data gate compares new data with it).
         version: the version id.
         registry: a registry folder (in a local run: under the runs root) or vertex://PROJECT/REGION/MODEL.
-        alias: the version to pull: an alias (champion), a version number or latest.
+        ref: the version to pull: an alias (champion), a version number or latest.
     """
     return dsl.ContainerSpec(
         image=CORE_IMAGE,
         command=["campaignlab", "models", "pull"],
         args=[
-            alias,
+            ref,
             "--registry", registry,
             "--model-out", model.path,
             "--reference-out", reference.path,
@@ -79,17 +79,17 @@ def register_version(
 
 
 @dsl.container_component
-def promote_version(registry: str, version: str, alias: str = "champion", reason: str = ""):
+def promote_version(registry: str, ref: str, alias: str = "champion", reason: str = ""):
     """Point the champion alias at a version (the old champion stays registered).
 
     Args:
         registry: a registry folder or vertex://PROJECT/REGION/MODEL.
-        version: the version to promote.
+        ref: the version to promote (a version number, an alias or latest).
         alias: the alias to move.
         reason: recorded in the registry's history.
     """
     return dsl.ContainerSpec(
         image=CORE_IMAGE,
         command=["campaignlab", "models", "promote"],
-        args=[version, "--alias", alias, "--reason", reason, "--registry", registry],
+        args=[ref, "--alias", alias, "--reason", reason, "--registry", registry],
     )
