@@ -63,15 +63,16 @@ def main() -> None:
                 for threads in (1, 2):
                     s = run_case(threads, args.rounds, policy)
                     print(f"busy={busy} policy={policy or 'default'} threads={threads}: {s:.1f} s")
-                    rows.append(["+1 busy process" if busy else "no extra process", policy or "default (spin)", threads,
-                                 f"{s:.1f}"])  # fmt: skip
+                    load = "+1 busy process" if busy else "no extra process"
+                    rows.append([load, policy or "default (spin)", threads, f"{s:.1f}"])
         finally:
             if hog is not None:
                 hog.kill()
                 hog.wait()
     body = (
         f"LightGBM, {args.rounds} trees on 4,200 x 1,485 random float32 rows (one binary stage of "
-        "`hierarchical_lgbm`), 1 or 2 threads, with or without one extra busy process (on top of the machine load in the header), OpenMP's default "
+        "`hierarchical_lgbm`), 1 or 2 threads, with or without one extra busy process (on top of the "
+        "machine load in the header), OpenMP's default "
         "waits or `OMP_WAIT_POLICY=PASSIVE`. campaignlab sets PASSIVE (`campaignlab/__init__.py`, a "
         "user's value is kept) and caps threads at the cgroup CPU quota (`default_threads`).\n\n"
         + table(["CPU", "OMP_WAIT_POLICY", "threads", "train s"], rows)
