@@ -22,7 +22,8 @@ install_engine() {
 start_daemon() {
   if ! pgrep -x dockerd >/dev/null; then
     echo "docker-setup: starting dockerd (log: /tmp/dockerd.log)" >&2
-    $SUDO sh -c 'nohup dockerd >/tmp/dockerd.log 2>&1 &'
+    # setsid: the daemon gets its own session, so it outlives the shell (and process group) that started it
+    $SUDO setsid sh -c 'nohup dockerd >/tmp/dockerd.log 2>&1 &' </dev/null
   fi
   for _ in $(seq 1 60); do
     docker info >/dev/null 2>&1 && return 0
