@@ -112,20 +112,61 @@ def evaluate(
 @app.command()
 @handle_errors
 def predict(
-    model: Path = typer.Option(..., "--model", help="model folder written by `train`"),
-    features: Path = typer.Option(..., "--features", help="features folder written by `embed`"),
-    out: Path = typer.Option(..., "--out", help="Parquet file: sample_id, label, prob_<class> columns"),
-    split: str = typer.Option("all", "--split", help="rows to predict: all, train or test"),
+    model: Path | None = typer.Option(None, "--model", help="model folder written by `train`"),
+    registry: str | None = typer.Option(
+        None, "--registry", help="model registry R[:alias] (default champion)"
+    ),
+    features: Path | None = typer.Option(None, "--features", help="features folder written by `embed`"),
+    campaigns: str | None = typer.Option(
+        None, "--campaigns", help="raw campaigns (CSV/Parquet/JSON Lines file or folder, ingested dataset)"
+    ),
+    out: Path = typer.Option(
+        ..., "--out", help="--features: a Parquet file; --campaigns: a folder (predictions, errors, summary)"
+    ),
+    split: str = typer.Option("all", "--split", help="--features: rows to predict (all, train or test)"),
+    mapping: Path | None = typer.Option(None, "--mapping", help="--campaigns: YAML contract_field: column"),
+    no_explain: bool = typer.Option(False, "--no-explain", help="--campaigns: no per-modality attribution"),
+    batch_size: int | None = typer.Option(None, "--batch-size", help="--campaigns: campaigns per batch"),
+    cache_dir: Path | None = typer.Option(None, "--cache-dir", help="--campaigns: embedding cache folder"),
+    no_cache: bool = typer.Option(False, "--no-cache", help="--campaigns: read and write no embedding cache"),
+    pdfm: Path | None = typer.Option(
+        None, "--pdfm", help="--campaigns: PDFM table if the model lacks its own"
+    ),
     threads: int | None = typer.Option(None, help="CPU threads (default: all CPUs)"),
+    quiet: bool = typer.Option(False, help="no progress bar"),
 ) -> None:
-    """Predict the outcome tier (and class probabilities) of every sample of a features folder."""
+    """Predict outcome tiers: of a features folder (--features), or of raw campaigns (--campaigns), which
+    are re-embedded with the model's recipe and get per-modality attributions and an errors file."""
     from campaignlab.config import validate
+    from campaignlab.errors import ConfigError
+
+    if (features is None) == (campaigns is None):
+        given = "both" if features is not None else "neither"
+        raise ConfigError(f"input: got {given} of --features and --campaigns -> expected exactly one")
+    if campaigns is not None:
+        from campaignlab.progress import progress_bar
+        from campaignlab.serving.batch import PredictCampaignsConfig, predict_campaigns
+
+        flags = {"model": model, "registry": registry, "campaigns": campaigns, "out": out, "mapping": mapping,
+                 "explain": False if no_explain else None, "batch_size": batch_size, "cache_dir": cache_dir,
+                 "use_cache": False if no_cache else None, "pdfm": pdfm, "threads": threads}  # fmt: skip
+        ccfg = validate(PredictCampaignsConfig, {k: v for k, v in flags.items() if v is not None}, "options")
+        with progress_bar(not quiet) as update:
+            s = predict_campaigns(ccfg, progress=update)
+        tiers = ", ".join(f"{k} {v}" for k, v in s["predicted_tiers"].items())
+        typer.echo(
+            f"predicted {s['predicted']} of {s['input_rows']} campaigns with {s['model']['type']} ({tiers}); "
+            f"{s['errors']} could not be scored (errors.parquet); wrote {ccfg.out}"
+        )
+        return
     from campaignlab.models.commands import PredictConfig
     from campaignlab.models.commands import predict as run
+    from campaignlab.serving.models import resolve_model
 
+    resolved = resolve_model(model, registry)
     cfg = validate(
         PredictConfig,
-        {"model": model, "features": features, "out": out, "split": split, "threads": threads},
+        {"model": resolved.path, "features": features, "out": out, "split": split, "threads": threads},
         "options",
     )
     n = run(cfg)

@@ -14,10 +14,12 @@ from pydantic import Field, field_validator
 
 from campaignlab.config import StrictModel
 from campaignlab.errors import DataError
+from campaignlab.features.recipe import align_features, write_recipe
 from campaignlab.io import atomic_dir, check_writable_parent, read_json, write_json, write_parquet
 from campaignlab.models import registry
 from campaignlab.models.base import Estimator, Progress
 from campaignlab.models.data import Features, load_features
+from campaignlab.serving.recommend import write_training_candidates
 
 ModelName = Literal["hierarchical_lgbm", "shared_latent", "robust_modality"]
 
@@ -126,6 +128,9 @@ def train(cfg: TrainConfig, progress: Progress | None = None) -> dict[str, Any]:
         meta["training"] = summary
         meta["features_manifest"] = _manifest_summary(cfg.features)
         write_json(tmp / "model.json", meta)
+        write_recipe(tmp, cfg.features)  # how to embed new campaigns for this model (recipe.json)
+        # The values seen in training: what `campaignlab recommend` enumerates by default.
+        write_training_candidates(tmp, cfg.features, cfg.seed)
         if tuning is not None:
             write_json(tmp / "tuning.json", tuning.to_json())
     return summary
@@ -141,8 +146,13 @@ def _manifest_summary(folder: Path) -> dict[str, Any]:
     return {k: m[k] for k in keep if isinstance(m, dict) and k in m}
 
 
-def _rows(features: Path, split: str) -> Features:
-    return load_features(features).select(split)
+def _rows(features: Path, split: str, model: Path | None = None) -> Features:
+    rows = load_features(features).select(split)
+    if model is None:
+        return rows
+    # Features embedded with another recipe than the model's are refused; platform codes made from
+    # another platform vocabulary are translated by name.
+    return align_features(model, features, rows)
 
 
 def evaluate(cfg: EvaluateConfig) -> dict[str, Any]:
@@ -152,7 +162,7 @@ def evaluate(cfg: EvaluateConfig) -> dict[str, Any]:
 
     check_writable_parent(cfg.out)
     est = _load(cfg.model, cfg.threads)
-    rows = _rows(cfg.features, cfg.split)
+    rows = _rows(cfg.features, cfg.split, cfg.model)
     proba = est.predict_proba(rows.inputs)
     pred = est.predict(rows.inputs)
     meta = {
@@ -180,7 +190,7 @@ def predict(cfg: PredictConfig) -> int:
     if cfg.out.exists() and cfg.out.is_dir():
         raise DataError(f"--out {str(cfg.out)!r} is a folder; expected a .parquet file path")
     est = _load(cfg.model, cfg.threads)
-    rows = _rows(cfg.features, cfg.split)
+    rows = _rows(cfg.features, cfg.split, cfg.model)
     table = predictions_table(rows.sample_id, est.predict(rows.inputs), est.predict_proba(rows.inputs))
     cfg.out.parent.mkdir(parents=True, exist_ok=True)
     write_parquet(table, cfg.out)
