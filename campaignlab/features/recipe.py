@@ -256,6 +256,8 @@ def check_features(
         return
     meta = read_json(model_dir / "model.json")
     old = (meta.get("features_manifest") or {}) if isinstance(meta, dict) else {}
+    if old.get("encoder") not in ("local", "vertex") or theirs is None:
+        return  # features not made by `embed` (e.g. random projections): the input widths are checked
     for key in ("encoder", "model", "task_type"):
         value = features_manifest.get(key) if isinstance(features_manifest, dict) else None
         if key in old and old[key] != value:
