@@ -10,9 +10,8 @@ text -> the ``platform_code`` LightGBM saw).
 Two uses:
 
 * :func:`check_features` refuses a features folder embedded with another recipe (another encoder, task
-  type, dimensionality or geo table), naming both; platform codes made from another vocabulary are
-  re-mapped by platform name (:func:`remap_platform_codes`), an unseen platform gets
-  :data:`UNKNOWN_PLATFORM_CODE`.
+  type, dimensionality or geo table), naming both. (The platform vocabulary may differ: ``evaluate`` and
+  ``predict`` re-code platforms by name, and an unseen platform gets :data:`UNKNOWN_PLATFORM_CODE`.)
 * :class:`CampaignEmbedder` re-embeds raw campaigns with exactly the recipe (the same shared embedding
   cache as ``campaignlab embed``), for batch prediction, the service and recommendations.
 """
@@ -267,49 +266,11 @@ def check_features(
             )
 
 
-def align_features(model_dir: str | Path, features_dir: str | Path, rows: Any) -> Any:
-    """Check a features folder against a model's recipe and translate its platform codes.
-
-    Args:
-        model_dir: the model folder.
-        features_dir: the features folder ``rows`` were read from.
-        rows: a :class:`campaignlab.models.data.Features`.
-
-    Returns:
-        ``rows`` with ``platform_code`` in the model's platform vocabulary.
-    """
-    import dataclasses
-
-    manifest = read_json(Path(features_dir) / "manifest.json")
-    check_features(model_dir, manifest, features_dir)
-    if not (Path(model_dir) / RECIPE_FILE).is_file() or "platform_codes" not in manifest:
-        return rows
-    ours = read_recipe(model_dir).platform_codes
-    codes, unseen = remap_platform_codes(rows.platform_code, manifest["platform_codes"], ours)
-    if unseen:
-        warnings.warn(
-            f"platform(s) {unseen[:5]} of {str(features_dir)!r} were not seen in training: they get the "
-            "unknown platform code",
-            stacklevel=2,
-        )
-    return dataclasses.replace(rows, platform_code=codes)
-
-
-def remap_platform_codes(
-    codes: np.ndarray, from_vocabulary: dict[str, int], to_vocabulary: dict[str, int]
-) -> tuple[np.ndarray, list[str]]:
-    """Translate ``platform_code`` values between two vocabularies by platform name.
-
-    Returns the codes in ``to_vocabulary`` (unseen platforms -> :data:`UNKNOWN_PLATFORM_CODE`) and the
-    names of the platforms ``to_vocabulary`` does not know.
-    """
-    if from_vocabulary == to_vocabulary:
-        return np.asarray(codes, dtype=np.int32), []
-    name_of = {int(c): p for p, c in from_vocabulary.items()}
-    table = {c: to_vocabulary.get(p, UNKNOWN_PLATFORM_CODE) for c, p in name_of.items()}
-    out = np.array([table.get(int(c), UNKNOWN_PLATFORM_CODE) for c in codes], dtype=np.int32)
-    unseen = sorted(p for p in from_vocabulary if p not in to_vocabulary)
-    return out, unseen
+def check_recipe(model_dir: str | Path, features_dir: str | Path) -> None:
+    """:func:`check_features` on a features folder's ``manifest.json`` (nothing to check without one)."""
+    path = Path(features_dir) / "manifest.json"
+    if path.is_file():
+        check_features(model_dir, read_json(path), features_dir)
 
 
 # --- re-embedding raw campaigns ------------------------------------------------------------------

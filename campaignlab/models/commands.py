@@ -14,7 +14,7 @@ from pydantic import Field, field_validator
 
 from campaignlab.config import StrictModel
 from campaignlab.errors import DataError
-from campaignlab.features.recipe import align_features, write_recipe
+from campaignlab.features.recipe import check_recipe, write_recipe
 from campaignlab.io import atomic_dir, check_writable_parent, read_json, write_json, write_parquet
 from campaignlab.models import registry
 from campaignlab.models.base import Estimator, Progress
@@ -146,13 +146,8 @@ def _manifest_summary(folder: Path) -> dict[str, Any]:
     return {k: m[k] for k in keep if isinstance(m, dict) and k in m}
 
 
-def _rows(features: Path, split: str, model: Path | None = None) -> Features:
-    rows = load_features(features).select(split)
-    if model is None:
-        return rows
-    # Features embedded with another recipe than the model's are refused; platform codes made from
-    # another platform vocabulary are translated by name.
-    return align_features(model, features, rows)
+def _rows(features: Path, split: str) -> Features:
+    return load_features(features).select(split)
 
 
 def evaluate(cfg: EvaluateConfig) -> dict[str, Any]:
@@ -161,8 +156,9 @@ def evaluate(cfg: EvaluateConfig) -> dict[str, Any]:
     from campaignlab.models.base import versions
 
     check_writable_parent(cfg.out)
+    check_recipe(cfg.model, cfg.features)  # features embedded with another recipe are refused
     est = _load(cfg.model, cfg.threads)
-    rows = _rows(cfg.features, cfg.split, cfg.model)
+    rows = _rows(cfg.features, cfg.split)
     proba = est.predict_proba(rows.inputs)
     pred = est.predict(rows.inputs)
     meta = {
@@ -189,8 +185,9 @@ def predict(cfg: PredictConfig) -> int:
 
     if cfg.out.exists() and cfg.out.is_dir():
         raise DataError(f"--out {str(cfg.out)!r} is a folder; expected a .parquet file path")
+    check_recipe(cfg.model, cfg.features)  # features embedded with another recipe are refused
     est = _load(cfg.model, cfg.threads)
-    rows = _rows(cfg.features, cfg.split, cfg.model)
+    rows = _rows(cfg.features, cfg.split)
     table = predictions_table(rows.sample_id, est.predict(rows.inputs), est.predict_proba(rows.inputs))
     cfg.out.parent.mkdir(parents=True, exist_ok=True)
     write_parquet(table, cfg.out)
