@@ -140,7 +140,7 @@ def start_service(
     raise AssertionError(f"serve did not become healthy in {timeout}s:\n{log.read_text()[-3000:]}")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def service(
     models: dict[str, Path], embed_cache: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Service]:
