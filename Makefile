@@ -46,5 +46,5 @@ images: ## Build the container images (core gbm torch fl embed serve); starts Do
 
 compile: setup ## Compile every pipeline to build/pipelines/NAME.yaml
 	@mkdir -p build/pipelines
-	@for p in training federated experiments retraining; do \
+	@for p in training federated experiments retraining prediction; do \
 	  $(BIN)/campaignlab pipeline compile $$p --out build/pipelines/$$p.yaml || exit 1; done

@@ -11,6 +11,7 @@ from components.evaluate import evaluate
 from components.federate import federate
 from components.generate import generate
 from components.partition import partition
+from components.prediction import predict_campaigns
 from components.train import train_hierarchical_lgbm, train_robust_modality, train_shared_latent
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "federate",
     "generate",
     "partition",
+    "predict_campaigns",
     "register_model",
     "train_hierarchical_lgbm",
     "train_robust_modality",
