@@ -256,8 +256,8 @@ def main(argv: list[str] | None = None) -> None:
         f"Python {platform.python_version()}\n\n"
         f"{summary}\n\n{table}\n\n"
         "A hit is a recommended combination whose pairwise positive/negative shares lie in the Positive "
-        "class's ranges of the generator (`effective_ranges.pos` of the dataset manifest). `random choice` is "
-        "exact (the share of truly Positive combinations); `most often Positive in training` ranks "
+        "class's ranges of the generator (`effective_ranges.pos` of the dataset manifest). `random choice` "
+        "is exact (the share of truly Positive combinations); `most often Positive in training` ranks "
         "combinations by the mean "
         "Laplace-smoothed training Positive rate of their platform, creative and geo set.\n"
     )
