@@ -58,19 +58,17 @@ def resolve_model(model: str | Path | None, registry: str | None) -> ResolvedMod
 
 
 def _from_registry(ref: str) -> ResolvedModel:
+    """Resolve ``R[:alias]`` with the model registry (:mod:`campaignlab.registry`)."""
     reg, alias = parse_registry_ref(ref)
     try:
-        from campaignlab import registry as model_registry  # type: ignore[attr-defined]
+        from campaignlab.registry import Registry  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         raise ConfigError(
             f"--registry {ref!r}: the model registry is not installed in this version; use --model FOLDER"
         ) from None
-    resolve = getattr(model_registry, "resolve", None)
-    if resolve is None:
-        raise ConfigError(f"--registry {ref!r}: this registry version cannot resolve aliases; use --model")
-    entry = resolve(reg, alias)
-    path = Path(entry.path if hasattr(entry, "path") else entry)
-    return ResolvedModel(path, {"registry": reg, "alias": alias})
+    version = Registry(reg).resolve(alias)
+    source = {"registry": reg, "alias": alias, "version": str(getattr(version, "version", ""))}
+    return ResolvedModel(Path(version.model_dir), source)
 
 
 def model_from_environment() -> str | None:

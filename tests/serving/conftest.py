@@ -114,15 +114,15 @@ class Service:
 
 
 def start_service(
-    model: Path, log: Path, *, env: dict[str, str] | None = None, args: tuple[str, ...] = (),
-    health: str = "/health", timeout: float = 180.0,
+    model: Path | str, log: Path, *, env: dict[str, str] | None = None, args: tuple[str, ...] = (),
+    health: str = "/health", timeout: float = 180.0, flag: str = "--model",
 ) -> Service:  # fmt: skip
-    """Start ``campaignlab serve --model MODEL`` and wait until its health route answers."""
+    """Start ``campaignlab serve --model MODEL`` (or ``FLAG MODEL``) and wait until it answers."""
     port = free_port()
     full_env = {**os.environ, "AIP_HTTP_PORT": str(port), **(env or {})}
     fh = log.open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "campaignlab", "serve", "--model", str(model), "--host", "127.0.0.1", *args],
+        [sys.executable, "-m", "campaignlab", "serve", flag, str(model), "--host", "127.0.0.1", *args],
         cwd=REPO, env=full_env, stdout=fh, stderr=subprocess.STDOUT,
     )  # fmt: skip
     svc = Service(port, log, proc, full_env)

@@ -1,0 +1,70 @@
+"""The prediction pipeline, compiled to YAML and run in the project's Docker images by the local runner:
+the registry's champion scores new raw campaigns with the same probabilities as the CLI and the service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from local_runner.handlers import Status
+from local_runner.orchestrator import run_file
+from tests.conftest import REPO, run_cli
+from tests.serving.conftest import raw_campaigns, start_service
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+PROBS = ("prob_negative", "prob_average", "prob_positive")
+
+
+def test_cli_pipeline_and_service_give_the_same_probabilities(
+    models: dict[str, Path], campaigns_csv: Path, embed_cache: Path, tiny_dataset: Path, tmp_path: Path
+) -> None:
+    assert (REPO / "build" / "images.json").is_file(), "build the images first: bash containers/build.sh"
+    registry = tmp_path / "registry"
+    run_cli("models", "register", models["robust_modality"], "--registry", registry, "--alias", "champion",
+            check=True)  # fmt: skip
+
+    # 1. The CLI, through the registry.
+    cli_out = tmp_path / "cli"
+    run_cli("predict", "--registry", f"{registry}:champion", "--campaigns", campaigns_csv, "--out", cli_out,
+            "--cache-dir", embed_cache, "--threads", "1", "--quiet", check=True)  # fmt: skip
+    cli = pq.read_table(cli_out / "predictions.parquet").to_pandas().set_index("campaign_id")
+
+    # 2. The prediction pipeline in Docker (the container re-embeds the texts: its cache is empty).
+    yaml_path = tmp_path / "prediction.yaml"
+    run_cli("pipeline", "compile", "prediction", "--out", yaml_path, check=True)
+    params = {"campaigns_uri": str(campaigns_csv), "registry_uri": str(registry), "alias": "champion"}
+    result = run_file(yaml_path, params, root=tmp_path / "runs")
+    by_id = {t.id: t for t in result.tasks}
+    assert result.status == Status.SUCCEEDED, {k: (t.status, t.message) for k, t in by_id.items()}
+    folder = next((result.run_dir / "tasks" / "predict-campaigns").rglob("predictions.parquet")).parent
+    pipe = pq.read_table(folder / "predictions.parquet").to_pandas().set_index("campaign_id")
+    errors = pq.read_table(folder / "errors.parquet").to_pylist()
+    assert len(pipe) == 40 and len(errors) == 4  # predictions + errors = the 44 input rows
+    assert sorted(e["reason"] for e in errors) == [
+        "duplicate_id",
+        "empty_text",
+        "malformed_zip",
+        "missing_id",
+    ]
+    assert (folder / "attribution.png").is_file()
+    assert list(pipe.index) == list(cli.index) and (pipe["label"] == cli["label"]).all()
+    np.testing.assert_allclose(pipe[list(PROBS)].to_numpy(), cli[list(PROBS)].to_numpy(), atol=1e-5)
+
+    # 3. The service, on the registry's champion.
+    svc = start_service(f"{registry}:champion", tmp_path / "serve.log", flag="--registry",
+                        args=("--cache-dir", str(embed_cache), "--threads", "1"))  # fmt: skip
+    try:
+        rows = raw_campaigns(tiny_dataset, 40)
+        r = httpx.post(svc.url + "/predict", json={"instances": rows}, timeout=120)
+        assert r.status_code == 200, r.text
+    finally:
+        svc.stop()
+    for p in r.json()["predictions"]:
+        c = cli.loc[p["campaign_id"]]
+        assert p["label"] == c["label"]
+        for k in ("negative", "average", "positive"):
+            assert abs(p["probabilities"][k] - c[f"prob_{k}"]) < 1e-9
