@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PRESET ?= v25
 SCALE ?= 0.02
 
-.PHONY: help setup run test test-fast lint bench-generate bench-embed images compile bench-local-runner bench-fl bench-results
+.PHONY: help setup run test test-fast lint bench-generate bench-embed images compile bench-local-runner bench-fl bench-results bench-recommend bench-serve
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -39,6 +39,12 @@ bench-fl: setup ## Federated report's 3 experiments, FL vs centralized (FL_SCALE
 
 bench-results: setup ## Multimodal report's results table: 3 models x v25/v26/v28 (RESULTS_SCALE=1.0 = full size)
 	$(BIN)/python benchmarks/results_table.py --scale $(or $(RESULTS_SCALE),1.0)
+
+bench-recommend: setup ## Recommendations vs the generator's ground truth, per family, beside baselines
+	$(BIN)/python benchmarks/recommend.py
+
+bench-serve: setup ## Service latency (1 and 64 instances, warm and cold texts) beside the CLI's batch predict
+	$(BIN)/python benchmarks/serve.py
 
 images: ## Build the container images (core gbm torch fl embed serve); starts Docker if needed
 	@bash scripts/docker-setup.sh

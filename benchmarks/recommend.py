@@ -41,9 +41,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 REPO = Path(__file__).resolve().parents[1]
 PARAMS: dict[str, dict[str, Any]] = {
-    "hierarchical_lgbm": {"stage1_n_estimators": 200, "stage2_n_estimators": 200},
-    "shared_latent": {"max_epochs": 30, "patience": 6},
-    "robust_modality": {"max_epochs": 30, "patience": 6},
+    "hierarchical_lgbm": {"stage1_n_estimators": 200, "stage2_n_estimators": 200, "n_jobs": 1},
+    "shared_latent": {"max_epochs": 30, "patience": 6, "n_jobs": 1},
+    "robust_modality": {"max_epochs": 30, "patience": 6, "n_jobs": 1},
 }
 
 

@@ -57,7 +57,11 @@ def prepare(work: Path, seed: int) -> tuple[Path, Path]:
     if not (model / "recipe.json").is_file():
         train(
             TrainConfig(
-                model="robust_modality", features=feats, out=model, params={"max_epochs": 20}, seed=seed
+                model="robust_modality",
+                features=feats,
+                out=model,
+                params={"max_epochs": 20, "n_jobs": 1},
+                seed=seed,
             )
         )
     return data, model
