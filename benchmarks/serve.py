@@ -39,8 +39,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 REPO = Path(__file__).resolve().parents[1]
 
 
-def prepare(work: Path, seed: int) -> tuple[Path, Path]:
-    """A small v25 dataset and a robust_modality model trained on it."""
+def prepare(work: Path, seed: int, model: Path | None) -> tuple[Path, Path]:
+    """A small v25 dataset and (unless ``model`` is given) a robust_modality model trained on it."""
     from campaignlab.features.embed import embed_dataset
     from campaignlab.models.commands import TrainConfig, train
     from campaignlab.synth import dataset
@@ -50,6 +50,8 @@ def prepare(work: Path, seed: int) -> tuple[Path, Path]:
     if not (data / "samples.parquet").is_file():
         cfg = resolve_generator_config({"preset": "v25", "scale": 0.02, "seed": seed})
         dataset.write(dataset.generate(cfg), data, plot=False)
+    if model is not None:
+        return data, model
     feats = work / "features"
     if not (feats / "features.parquet").is_file():
         embed_dataset(data, feats, "local", cache_dir=work / "cache")
@@ -135,8 +137,7 @@ def main(argv: list[str] | None = None) -> None:
     args.work_dir.mkdir(parents=True, exist_ok=True)
     import httpx
 
-    data, model = prepare(args.work_dir, args.seed)
-    model = args.model or model
+    data, model = prepare(args.work_dir, args.seed, args.model)
     cache = args.work_dir / "cache"
     rows = campaigns(data, 64 * args.batch_requests)
 
