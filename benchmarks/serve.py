@@ -147,6 +147,7 @@ def main(argv: list[str] | None = None) -> None:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows({**r, "geo": ";".join(r["geo"])} for r in rows)
+    cache_state = "warm cache" if (cache / "").exists() and any(cache.rglob("*.npz")) else "cold cache"
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-m", "campaignlab", "predict", "--model", str(model),
                     "--campaigns", str(src),
@@ -197,7 +198,7 @@ def main(argv: list[str] | None = None) -> None:
     for (size, kind), r in results.items():
         lines.append(f"| {size} | {kind} | {r['requests']} | {r['req_s']:.1f} | {r['campaigns_s']:.1f} | "
                      f"{r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} |")  # fmt: skip
-    lines.append(f"| baseline: `campaignlab predict --campaigns` (new process) | shared cache | 1 | - | "
+    lines.append(f"| baseline: `campaignlab predict --campaigns` (new process) | {cache_state} | 1 | - | "
                  f"{len(rows) / cli_s:.1f} | - | - | - |")  # fmt: skip
     table = "\n".join(lines)
     p50 = results[("1", "warm")]["p50"]
