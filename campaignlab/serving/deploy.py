@@ -78,6 +78,18 @@ def upload_folder(folder: Path, uri: str, endpoint: str | None, project: str) ->
     return names
 
 
+def _progress_to_stderr() -> None:
+    """aiplatform logs its progress to stdout: send it to stderr, so stdout is the command's (--json)."""
+    import logging
+    import sys
+
+    for name in list(logging.Logger.manager.loggerDict):
+        if name.startswith("google.cloud.aiplatform"):
+            for h in getattr(logging.getLogger(name), "handlers", []):
+                if isinstance(h, logging.StreamHandler) and getattr(h, "stream", None) is sys.stdout:
+                    h.setStream(sys.stderr)
+
+
 def deploy(cfg: DeployConfig, model_dir: Path) -> dict[str, Any]:
     """Upload, register and deploy ``model_dir``; return the model and endpoint resource names."""
     from google.api_core import exceptions as gexc
@@ -94,6 +106,7 @@ def deploy(cfg: DeployConfig, model_dir: Path) -> dict[str, Any]:
     read_recipe(model_dir)  # a model the service cannot re-embed for is refused before any upload
     api = cfg.api_endpoint or os.environ.get("CAMPAIGNLAB_VERTEX_ENDPOINT") or None
     storage_ep = cfg.storage_endpoint or os.environ.get("CAMPAIGNLAB_STORAGE_ENDPOINT") or None
+    _progress_to_stderr()
     try:
         files = upload_folder(model_dir, cfg.artifact_uri, storage_ep, cfg.project)
         aiplatform.init(project=cfg.project, location=cfg.region, api_endpoint=api, api_transport="rest",

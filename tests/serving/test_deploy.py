@@ -39,7 +39,7 @@ def test_deploy_uploads_registers_with_the_serve_image_and_deploys(models: dict[
         # 3. Deployed to a new endpoint with all the traffic.
         (endpoint,) = fake.endpoints.values()
         (deployed,) = endpoint["deployedModels"]
-        assert deployed["model"] == registered["name"]
+        assert deployed["model"] == registered["name"] + "@1"  # the version uploaded
         assert deployed["dedicatedResources"]["machineSpec"]["machineType"] == "n1-standard-2"
         assert out["endpoint"] == endpoint["name"] and out["deployed_model_id"] == deployed["id"]
 
