@@ -68,3 +68,51 @@ def test_cli_pipeline_and_service_give_the_same_probabilities(
         assert p["label"] == c["label"]
         for k in ("negative", "average", "positive"):
             assert abs(p["probabilities"][k] - c[f"prob_{k}"]) < 1e-9
+
+
+def test_the_serve_image_runs_unchanged_with_vertex_variables(
+    models: dict[str, Path], campaigns_csv: Path, embed_cache: Path, tmp_path: Path
+) -> None:
+    """The serve image, started as Vertex AI starts a custom container (AIP_* variables, the model folder
+    in AIP_STORAGE_URI), answers with the CLI's probabilities (it re-embeds: its cache is empty)."""
+    import csv
+    import json
+    import time
+
+    import docker
+
+    from tests.serving.conftest import free_port
+
+    image = json.loads((REPO / "build" / "images.json").read_text())["images"]["serve"]
+    model = models["shared_latent"]
+    cli_out = tmp_path / "cli"
+    run_cli("predict", "--model", model, "--campaigns", campaigns_csv, "--out", cli_out,
+            "--cache-dir", embed_cache, "--threads", "1", "--quiet", check=True)  # fmt: skip
+    cli = pq.read_table(cli_out / "predictions.parquet").to_pandas().set_index("campaign_id")
+    port = free_port()
+    client = docker.from_env()
+    container = client.containers.run(
+        image, ["serve", "--threads", "1"], detach=True, remove=True, name=f"campaignlab-serve-test-{port}",
+        ports={"8080/tcp": ("127.0.0.1", port)}, volumes={str(model): {"bind": "/model", "mode": "ro"}},
+        environment={"AIP_HTTP_PORT": "8080", "AIP_STORAGE_URI": "/model", "AIP_HEALTH_ROUTE": "/v1/health",
+                     "AIP_PREDICT_ROUTE": "/v1/predict"},
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/v1/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(1)
+        with campaigns_csv.open(newline="") as fh:
+            rows = list(csv.DictReader(fh))[:40]
+        r = httpx.post(f"http://127.0.0.1:{port}/v1/predict", json={"instances": rows}, timeout=300)
+        assert r.status_code == 200, (r.text, container.logs()[-2000:])
+    finally:
+        container.stop(timeout=10)
+    for p in r.json()["predictions"]:
+        c = cli.loc[p["campaign_id"]]
+        assert p["label"] == c["label"]
+        for k in ("negative", "average", "positive"):
+            assert abs(p["probabilities"][k] - c[f"prob_{k}"]) < 1e-5
