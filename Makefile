@@ -13,7 +13,7 @@ help: ## Show this help
 setup: ## Create .venv with all dependencies (idempotent)
 	@bash scripts/setup.sh
 
-run: setup ## Main job: build images, run the training pipeline locally in Docker, print the results table
+run: setup ## Main job: build images, run the training pipeline locally in Docker, print the results table (DATA=your.csv MAPPING=m.yaml: your campaigns)
 	@bash scripts/run.sh
 
 test: setup ## Run the whole test suite (what CI runs)
@@ -25,19 +25,19 @@ test-fast: setup ## Inner loop: lint and the tests that need no Docker and are n
 lint: setup ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
 
-bench-generate: setup ## Generator speed and acceptance on the full presets
+bench-generate: setup ## Generator speed and acceptance on the full presets (writes docs/results/generator.md)
 	$(BIN)/python benchmarks/generate.py
 
-bench-embed: setup ## Embedding: our local path vs plain sentence-transformers on the v25 texts, cached re-run
-	$(BIN)/python benchmarks/embed.py
+bench-embed: setup ## Embedding: local path vs plain sentence-transformers on the v25 texts (docs/results/embedding.md)
+	$(BIN)/python benchmarks/embed.py --baseline-sample 8000
 
-bench-local-runner: setup ## Local runner: per-task overhead, fan-out vs kfp local, cached re-run
+bench-local-runner: setup ## Local runner: overhead, fan-out vs kfp local, cached re-run (docs/results/local-runner.md)
 	$(BIN)/python benchmarks/local_runner.py
 
 bench-fl: setup ## Federated report's 3 experiments, FL vs centralized (FL_SCALE=1.0 = full size)
 	$(BIN)/python benchmarks/fl_experiments.py --scale $(or $(FL_SCALE),1.0)
 
-bench-results: setup ## Multimodal report's results table: 3 models x v25/v26/v28 (RESULTS_SCALE=1.0 = full size)
+bench-results: setup ## Multimodal report's results table, 3 models x v25/v26/v28 (docs/results/results-table.md)
 	$(BIN)/python benchmarks/results_table.py --scale $(or $(RESULTS_SCALE),1.0)
 
 bench-recommend: setup ## Recommendations vs the generator's ground truth, per family, beside baselines

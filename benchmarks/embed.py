@@ -16,6 +16,7 @@ Three phases, each in its own process so its peak memory (max RSS) is its own:
 
 Targets: cold texts/s >= 2x baseline; cached run time < 5% of the cold run. ``--limit N`` keeps the
 first N samples (for a quick look on a busy machine; the issue's figures use the full v25 texts).
+Writes ``docs/results/embedding.md`` (``--no-page``: print only).
 """
 
 from __future__ import annotations
@@ -32,8 +33,10 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results_page import table, write_page  # a sibling script (benchmarks/ is not a package)
 
-TEXT_COLUMNS = ("audience", "brand", "creative", "platform")
+from campaignlab import TEXT_MODALITIES as TEXT_COLUMNS
 
 
 def load_texts(dataset: Path) -> list[str]:
@@ -110,6 +113,7 @@ def main() -> None:
     ap.add_argument(
         "--baseline-sample", type=int, help="time the baseline on a random sample of N of the same texts"
     )
+    ap.add_argument("--no-page", action="store_true", help="do not write docs/results/embedding.md")
     ap.add_argument("--phase", choices=["baseline", "embed"], help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--cache", type=Path, help=argparse.SUPPRESS)
@@ -176,13 +180,44 @@ def main() -> None:
     for name, r in rows.items():
         embedded = r.get("texts_embedded", r["texts"])
         print(f"{name:36} {r['seconds']:9.1f} {r['texts_per_s']:9.0f} {embedded:9d} {r['peak_mb']:8.0f}")
+    verdicts = []
     if "baseline: SentenceTransformer.encode" in rows:
         base = rows["baseline: SentenceTransformer.encode"]
         speedup = cold["texts_per_s"] / base["texts_per_s"]
         pure = (cold["unique_texts"] / cold["text_seconds"]) / base["texts_per_s"]
-        print(f"speed-up over baseline: {speedup:.2f}x (target >= 2x); per distinct text: {pure:.2f}x")
+        verdicts.append(
+            f"speed-up over baseline: {speedup:.2f}x (target >= 2x); per distinct text: {pure:.2f}x"
+        )
     share = 100 * warm["seconds"] / cold["seconds"]
-    print(f"cached re-run: {warm['seconds']:.2f}s = {share:.1f}% of the cold run (target < 5%)")
+    verdicts.append(f"cached re-run: {warm['seconds']:.2f}s = {share:.1f}% of the cold run (target < 5%)")
+    print("\n".join(verdicts))
+    if args.no_page:
+        return
+    body = (
+        f"Embedding the Audience, Brand, Creative and Platform texts of `{dataset.name}` "
+        f"({cold['texts']:,} texts, {cold['unique_texts']:,} distinct) with the local encoder "
+        f"(backend {cold['backend']}), against a plain `SentenceTransformer.encode` over the same texts "
+        "(baseline, same run), then the cached re-run. Each phase runs in its own process (its own peak "
+        "memory).\n\n"
+        + table(
+            ["run", "texts", "seconds", "texts/s", "embedded", "peak MB"],
+            [
+                [
+                    name,
+                    f"{r['texts']:,}",
+                    f"{r['seconds']:.1f}",
+                    f"{r['texts_per_s']:,.0f}",
+                    f"{r.get('texts_embedded', r['texts']):,}",
+                    f"{r['peak_mb']:.0f}",
+                ]
+                for name, r in rows.items()
+            ],
+        )
+        + "\n"
+        + "\n".join(f"- {v}" for v in verdicts)
+        + "\n"
+    )
+    write_page("embedding", "Embedding speed", body)
 
 
 if __name__ == "__main__":

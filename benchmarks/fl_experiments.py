@@ -1,31 +1,40 @@
-"""The federated report's three experiments: FL (Flower simulation) vs centralized, our tables beside theirs.
+"""Federated benchmarks: the report's three experiments and issue 16's tables, each written to a page.
 
-Usage::
+Usage (``--work`` caches data, features, partitions and runs; a rerun only prints and rewrites pages)::
 
-    python benchmarks/fl_experiments.py --scale 1.0                 # full size (84K train / 36K test)
-    python benchmarks/fl_experiments.py --scale 0.05 --experiments 1 --work runs/fl_bench
+    python benchmarks/fl_experiments.py report  --scale 1 --experiments 1 2 3   # FedAvg beside the default
+    python benchmarks/fl_experiments.py tune    --scale 0.2                     # strategy screen (validation)
+    python benchmarks/fl_experiments.py curve   --scale 1                       # gap vs rounds at 20 epochs
+    python benchmarks/fl_experiments.py hetero  --scale 0.1 --features projection
+    python benchmarks/fl_experiments.py privacy --scale 0.1 --features projection
+    python benchmarks/fl_experiments.py attack  --scale 0.1 --features projection
 
-* Experiment 1: clients 5 / 10 / 15 on the clean data.
-* Experiment 2: 5 clients on clean / low / medium / high noise.
-* Experiment 3: 5 clients on common_first / rare_first / middle_ground pair preferences (clean).
+Pages: ``docs/results/fl_<table>.md`` (the command, date, machine, versions, the table, notes); heat maps
+and curves beside them in ``docs/results/fl/``.
 
-Every run uses the report's YAML defaults (4 rounds x 5 local epochs = 20 epochs, batch 64, lr 1e-3, ...),
-except ``use_wandb: false``, one CPU per simulated client (2-core machines) and ``optuna_n_trials``
-(``--optuna-trials``, default 0: tuning is per run and would multiply the cost). The centralized baseline is
-measured in the same run (same model, same initial weights, same data, same epoch budget).
+Every run is one ``campaignlab federate`` process over the defaults of
+``campaignlab/federated/default.yaml`` (4 rounds x 5 local epochs = 20 epochs, batch 64, lr 1e-3, the
+default strategy), except ``use_wandb: false``, one CPU per simulated client (2-core machines) and
+``optuna_n_trials: 0``; a table names what else it changes. ``Mean`` is the report's FedAvg.
 
-Data: preset v28 (120K samples at scale 1, test share 0.3 = the report's 84K / 36K) generated with seed 42,
-embedded with the local text encoder (``--features local``) or, for a quick look only, with fixed random
-projections of the node multi-hot vectors (``--features projection``; no text model). Generated data,
-features and partitions are cached under ``--work`` and reused. The report's Experiment 1 used its V16
-dataset, which our generator does not define; we use v28 clean there too.
+Data: preset v28, seed 42 (120K samples at scale 1, test share 0.3 = the report's 84K / 36K), embedded
+with the local text encoder (``--features local``) or, for a quick look only, with fixed random
+projections of the node multi-hot vectors (``--features projection``; no text model). A local-encoder
+scale below 1 is a stratified subsample (same seed) of the full-size features when they are in
+``--work``, so no second embedding pass is needed.
+
+Tuning is honest: ``tune`` never sees the server test set. It re-splits the *training* rows: a
+stratified 15% becomes the server's validation set, the rest is partitioned over the clients.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
+import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -38,6 +47,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+RESULTS = REPO / "docs" / "results"
 
 # The report's tables: (score, negative F1, average F1, positive F1).
 REPORT: dict[str, dict[str, tuple[float, float, float, float]]] = {
@@ -48,26 +58,23 @@ REPORT: dict[str, dict[str, tuple[float, float, float, float]]] = {
         "FL with 15 clients": (0.6765, 0.5345, 0.9368, 0.5581),
     },
     "exp2": {
-        "FL with no noise": (0.8074, 0.8029, 0.8633, 0.7559),
-        "Centralized with no noise": (0.8205, 0.8165, 0.8692, 0.7760),
-        "FL with low noise": (0.7923, 0.7902, 0.8555, 0.7313),
-        "Centralized with low noise": (0.8159, 0.8039, 0.8750, 0.7686),
-        "FL with medium noise": (0.7826, 0.7718, 0.8570, 0.7189),
-        "Centralized with medium noise": (0.8017, 0.7876, 0.8643, 0.7533),
-        "FL with high noise": (0.7609, 0.7344, 0.8625, 0.6859),
-        "Centralized with high noise": (0.7811, 0.7551, 0.8659, 0.7221),
+        "none": (0.8074, 0.8205, 1.3, 0),
+        "low": (0.7923, 0.8159, 2.4, 0),
+        "medium": (0.7826, 0.8017, 1.9, 0),
+        "high": (0.7609, 0.7811, 2.0, 0),
     },
     "exp3": {
-        "Centralized Common First": (0.8803, 0.8856, 0.9245, 0.8308),
-        "FL Common First": (0.8748, 0.8775, 0.9150, 0.8320),
-        "Centralized Rare First": (0.9441, 0.9503, 0.9579, 0.9242),
-        "FL Rare First": (0.9343, 0.9470, 0.9505, 0.9054),
-        "Centralized Middle Ground": (0.8813, 0.8744, 0.9143, 0.8551),
-        "FL Middle Ground": (0.8625, 0.8677, 0.9009, 0.8188),
+        "common_first": (0.8748, 0.8803, 0.6, 0),
+        "rare_first": (0.9343, 0.9441, 1.0, 0),
+        "middle_ground": (0.8625, 0.8813, 1.9, 0),
     },
 }
-NOISE_NAMES = {"clean": "no", "low": "low", "medium": "medium", "high": "high"}
-PAIR_NAMES = {"common_first": "Common First", "rare_first": "Rare First", "middle_ground": "Middle Ground"}
+NOISES = ("clean", "low", "medium", "high")
+PAIRS = ("common_first", "rare_first", "middle_ground")
+DEFAULT = "default"  # the strategy of default.yaml, whatever it is
+
+
+# ---------------------------------------------------------------------------------------------- data
 
 
 def dataset(work: Path, scale: float, noise: str, pairs: str) -> Path:
@@ -85,206 +92,647 @@ def dataset(work: Path, scale: float, noise: str, pairs: str) -> Path:
     return out
 
 
-def features(work: Path, data_dir: Path, kind: str) -> Path:
-    out = work / f"features_{kind}" / data_dir.name
-    if (out / "features.parquet").is_file():
-        return out
-    t = time.perf_counter()
-    if kind == "local":
-        from campaignlab.features.embed import embed_dataset
+def subsample_features(src: Path, out: Path, share: float, seed: int = 42) -> Path:
+    """A stratified (split x label) ``share`` of a features folder's rows, same schema and manifest."""
+    import pyarrow as pa
 
-        embed_dataset(data_dir, out, "local", cache_dir=work / "embed_cache")
-    else:
-        from campaignlab.features.projection import projection_features
+    from campaignlab.features.table import read_features
+    from campaignlab.io import atomic_dir, write_json, write_parquet
 
-        projection_features(
-            data_dir, out, dims={"audience": 384, "brand": 384, "creative": 384, "geo": 332, "platform": 384}
-        )
-    print(f"  features ({kind}) for {data_dir.name} in {time.perf_counter() - t:.0f}s", flush=True)
+    table, manifest = read_features(src)
+    split = np.asarray(table.column("split").to_pylist(), dtype=object)
+    label = table.column("label").to_numpy()
+    rng = np.random.default_rng(seed)
+    keep = []
+    for s in ("train", "test"):
+        for c in (0, 1, 2):
+            idx = np.flatnonzero((split == s) & (label == c))
+            keep.append(rng.permutation(idx)[: round(share * len(idx))])
+    rows = np.sort(np.concatenate(keep))
+    with atomic_dir(out) as tmp:
+        write_parquet(table.take(pa.array(rows)), tmp / "features.parquet")
+        write_json(tmp / "manifest.json", {**manifest, "subsample": {"of": str(src), "share": share}})
     return out
 
 
-def partitions(work: Path, feat_dir: Path, clients: int) -> Path:
-    from campaignlab.federated.partition import PartitionConfig, partition
+def features(work: Path, scale: float, noise: str, pairs: str, kind: str) -> Path:
+    """Features of v28 (noise, pairs) at ``scale``; local-encoder subsets come from the full size."""
+    name = f"v28_{noise}_{pairs}_s{scale:g}"
+    out = work / f"features_{kind}" / name
+    if (out / "features.parquet").is_file():
+        return out
+    full = work / f"features_{kind}" / f"v28_{noise}_{pairs}_s1"
+    t = time.perf_counter()
+    if kind == "local" and scale < 1 and (full / "features.parquet").is_file():
+        subsample_features(full, out, scale)
+    elif kind == "local":
+        from campaignlab.features.embed import embed_dataset
 
-    root = work / "partitions" / feat_dir.parent.name / feat_dir.name
-    if not (root / f"homogeneous_{clients}clients" / "manifest.json").is_file():
-        partition(feat_dir, PartitionConfig(num_clients=clients, split="homogeneous", seed=42), root)
-    return root
+        embed_dataset(dataset(work, scale, noise, pairs), out, "local", cache_dir=work / "embed_cache")
+    else:
+        from campaignlab.features.projection import projection_features
+
+        dims = {"audience": 384, "brand": 384, "creative": 384, "geo": 332, "platform": 384}
+        projection_features(dataset(work, scale, noise, pairs), out, dims=dims)
+    print(f"  features ({kind}) {name} in {time.perf_counter() - t:.0f}s", flush=True)
+    return out
 
 
-def federate(
-    work: Path, part_root: Path, data_version: str, clients: int, trials: int, rounds: int, epochs: int
-) -> dict[str, Any]:
-    """One `campaignlab federate` run in a fresh process (Ray is started and stopped per run)."""
-    run = (
-        work
-        / "runs"
-        / part_root.parent.name
-        / f"{data_version}_{clients}clients_r{rounds}e{epochs}_t{trials}"
-    )
+def validation_features(feat: Path, share: float = 0.15, seed: int = 42) -> Path:
+    """Training rows only: a stratified ``share`` relabelled ``test`` (the server's validation set)."""
+    import pyarrow as pa
+
+    from campaignlab.features.table import read_features
+    from campaignlab.io import atomic_dir, write_json, write_parquet
+    from campaignlab.models.data import stratified_split
+
+    out = feat.parent / f"{feat.name}_val"
+    if (out / "features.parquet").is_file():
+        return out
+    table, manifest = read_features(feat)
+    split = np.asarray(table.column("split").to_pylist(), dtype=object)
+    train = np.flatnonzero(split == "train")
+    table = table.take(pa.array(train))
+    _, held = stratified_split(table.column("label").to_numpy(), share, seed)
+    new_split = np.full(len(train), "train", dtype=object)
+    new_split[held] = "test"
+    table = table.set_column(table.schema.get_field_index("split"), "split", pa.array(new_split.tolist()))
+    with atomic_dir(out) as tmp:
+        write_parquet(table, tmp / "features.parquet")
+        write_json(tmp / "manifest.json", {**manifest, "validation_of_train_rows": share})
+    return out
+
+
+def partitions(
+    work: Path, feat: Path, clients: int, alpha: float | None = None, reference_rows: int = 0
+) -> Path:
+    from campaignlab.federated.partition import PartitionConfig, folder_name, partition
+
+    root = work / "partitions" / feat.parent.name / feat.name
+    if reference_rows:
+        root = root.with_name(root.name + f"_ref{reference_rows}")
+    split = "heterogeneous" if alpha else "homogeneous"
+    if not (root / folder_name(split, clients, alpha) / "manifest.json").is_file():
+        cfg = PartitionConfig(
+            num_clients=clients, data_split=split, alpha=alpha, seed=42, reference_rows=reference_rows
+        )
+        partition(feat, cfg, root)
+    return root / folder_name(split, clients, alpha)
+
+
+# ---------------------------------------------------------------------------------------------- runs
+
+
+def run_dir(work: Path, part: Path, tag: str) -> Path:
+    return work / "runs" / part.parent.parent.name / part.parent.name / part.name / tag
+
+
+def federate(work: Path, part: Path, tag: str, config: dict[str, Any]) -> dict[str, Any]:
+    """One ``campaignlab federate`` run in a fresh process (Ray is started and stopped per run)."""
+    run = run_dir(work, part, tag)
     if (run / "metrics.json").is_file():
-        return json.loads((run / "metrics.json").read_text())
-    cfg = {
-        "server": {"num_rounds": rounds},
-        "client": {"num_clients": clients},
-        "model": {"local_epochs": epochs, "optuna_n_trials": trials},
-        "general": {"use_wandb": False, "data_version": data_version},
+        return dict(json.loads((run / "metrics.json").read_text()))
+    base: dict[str, Any] = {
+        "model": {"optuna_n_trials": 0},
+        "general": {"use_wandb": False},
         "backend": {"client_resources": {"num_cpus": 1}},
     }
-    cfg_path = work / "configs" / f"{run.name}.yaml"
+    from campaignlab.config import deep_merge
+
+    cfg = deep_merge(base, config)
+    cfg_path = run.parent / f"{tag}.yaml"
     cfg_path.parent.mkdir(parents=True, exist_ok=True)
     cfg_path.write_text(yaml.safe_dump(cfg))
     t = time.perf_counter()
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "campaignlab",
-            "federate",
-            "--config",
-            str(cfg_path),
-            "--data",
-            str(part_root),
-            "--out",
-            str(run),
-            "--quiet",
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "FLWR_TELEMETRY_ENABLED": "0"},
-    )
-    if proc.returncode != 0:
-        raise SystemExit(f"federate failed for {run.name}:\n{proc.stderr[-4000:]}")
-    print(f"  {run.name}: {time.perf_counter() - t:.0f}s", flush=True)
-    return json.loads((run / "metrics.json").read_text())
-
-
-def row(r: dict[str, Any]) -> tuple[float, float, float, float]:
-    return (r["macro_f1"], r["f1_negative"], r["f1_average"], r["f1_positive"])
-
-
-Row = tuple[float, ...]
-
-
-def print_table(title: str, ours: Mapping[str, Row], report: Mapping[str, Row]) -> None:
-    print(f"\n### {title}\n")
-    print(
-        "| Training Configuration | Score ours | Score report | Neg F1 ours / report "
-        "| Avg F1 ours / report | Pos F1 ours / report |"
-    )
-    print("|---|---|---|---|---|---|")
-    for name, o in ours.items():
-        r = report.get(name)
-        rs = [f"{v:.4f}" for v in r] if r else ["-"] * 4
+    cmd = [sys.executable, "-m", "campaignlab", "federate", "--config", str(cfg_path), "--data", str(part)]
+    cmd += ["--out", str(run), "--quiet"]
+    code, err = None, ""
+    for attempt in range(3):
+        code, err = run_watched(cmd)
+        if code is not None:
+            break
         print(
-            f"| {name} | {o[0]:.4f} | {rs[0]} | {o[1]:.4f} / {rs[1]} | {o[2]:.4f} / {rs[2]} "
-            f"| {o[3]:.4f} / {rs[3]} |"
+            f"  {part.name}/{tag}: Ray's raylet died at start-up (ray#65983); retry {attempt + 1}", flush=True
         )
+    if code != 0:
+        raise SystemExit(f"federate failed for {run}:\n{err[-4000:]}")
+    m = dict(json.loads((run / "metrics.json").read_text()))
+    final = m["federated"]["final"]["macro_f1"]
+    print(f"  {part.name}/{tag}: FL {final:.4f} in {time.perf_counter() - t:.0f}s", flush=True)
+    return m
 
 
-def curves(results: dict[str, dict[str, Any]]) -> str:
-    """Per run: the global model's macro F1 over rounds 0..R, and the simulation vs centralized seconds."""
-    lines = []
-    for name, m in results.items():
-        per_round = " -> ".join(f"{r['macro_f1']:.3f}" for r in m["federated"]["rounds"])
-        lines.append(
-            f"  {name}: FL rounds {per_round}; centralized {m['centralized']['macro_f1']:.3f}; "
-            f"{m['federated']['wall_seconds']:.0f}s FL vs {m['centralized']['seconds']:.0f}s centralized"
+def run_watched(cmd: list[str]) -> tuple[int | None, str]:
+    """Run ``cmd``; return (exit code, stderr), or (None, "") when Ray's raylet crashed at start-up.
+
+    On a heavily loaded machine Ray's raylet can die waiting 15 s for its dashboard agent (ray#65983)
+    and the driver then waits forever. The raylet's log says so: kill the run; the caller retries.
+    """
+    import signal
+    import tempfile
+
+    with tempfile.TemporaryFile("w+") as errf:
+        proc = subprocess.Popen(
+            cmd,
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=errf,
+            start_new_session=True,
+            env={**os.environ, "FLWR_TELEMETRY_ENABLED": "0"},
         )
+        while proc.poll() is None:
+            time.sleep(10)
+            logs = Path("/tmp/ray").glob(f"session_*_{proc.pid}/logs/raylet.out")
+            if any("Timed out waiting for file" in p.read_text(errors="replace") for p in logs):
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                return None, ""
+        errf.seek(0)
+        return proc.returncode, errf.read()
+
+
+def strategy_config(name: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Config for a strategy: ``default`` = default.yaml's; else the name and parameters given."""
+    if name == DEFAULT:
+        return {}
+    return {"server": {"strategy": name, "strategy_params": params or {}}}
+
+
+def default_label() -> str:
+    from campaignlab.federated.config import default_config
+
+    s = default_config().server
+    params = ", ".join(f"{k} {v:g}" for k, v in s.strategy_params.model_dump().items())
+    return f"{s.strategy}" + (f" ({params})" if params else "")
+
+
+def f1(m: Mapping[str, Any] | None) -> float:
+    return float(m["macro_f1"]) if m else float("nan")
+
+
+def rounds_str(m: Mapping[str, Any]) -> str:
+    return " → ".join(f"{r['macro_f1']:.3f}" for r in m["federated"]["rounds"])
+
+
+# ---------------------------------------------------------------------------------------------- pages
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return f"{platform.node()}: {os.cpu_count()} cores ({cpu}), load {load:.1f} at the end"
+
+
+def versions() -> str:
+    import importlib.metadata as md
+
+    return ", ".join(f"{p} {md.version(p)}" for p in ("flwr", "torch", "campaignlab"))
+
+
+def write_page(name: str, title: str, body: str, args: argparse.Namespace) -> Path:
+    """``docs/results/fl_<name>.md``: the table(s) with the command, date, machine and versions."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    page = RESULTS / f"fl_{name}.md"
+    cmd = "python benchmarks/fl_experiments.py " + " ".join(sys.argv[1:])
+    head = (
+        f"# {title}\n\n"
+        f"Written by `benchmarks/fl_experiments.py` (do not edit by hand).\n\n"
+        f"- Command: `{cmd}`\n"
+        f"- Date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC\n"
+        f"- Machine: {machine()}\n"
+        f"- Versions: {versions()}\n"
+        f"- Data: preset v28, seed 42, scale {args.scale:g} ({args.features} features)\n\n"
+    )
+    page.write_text(head + body.rstrip() + "\n")
+    print(f"\nwrote {page}")
+    return page
+
+
+def table(header: list[str], rows: list[list[Any]]) -> str:
+    def cell(v: Any) -> str:
+        return f"{v:.4f}" if isinstance(v, float) else str(v)
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(v) for v in r) + " |" for r in rows]
     return "\n".join(lines)
 
 
-def wall(results: list[dict[str, Any]]) -> str:
-    fl = sum(m["federated"]["wall_seconds"] for m in results)
-    ce = sum(m["centralized"]["seconds"] for m in results)
-    ratio = fl / max(ce, 1e-9)
-    n = len(results)
-    return f"wall time: FL simulation {fl:.0f}s vs centralized {ce:.0f}s (x{ratio:.1f}) over {n} run(s)"
+# ---------------------------------------------------------------------------------------------- tables
+
+
+def avgm(lr: float, momentum: float) -> dict[str, Any]:
+    return strategy_config("FedAvgM", {"server_learning_rate": lr, "server_momentum": momentum})
+
+
+def cmd_tune(args: argparse.Namespace, work: Path) -> None:
+    """Screen server optimisers and client options on a validation split of the training rows."""
+    feat = validation_features(features(work, args.scale, "clean", "none", args.features))
+    part = partitions(work, feat, 5)
+    candidates: list[tuple[str, dict[str, Any]]] = [
+        ("FedAvgM lr 1 m 0.9", avgm(1.0, 0.9)),
+        ("FedAvgM lr 1.5 m 0.5", avgm(1.5, 0.5)),
+        ("FedAdam eta 3e-3", strategy_config("FedAdam", {"eta": 3e-3})),
+        ("FedAdam eta 3e-2", strategy_config("FedAdam", {"eta": 3e-2})),
+        ("FedYogi eta 3e-3", strategy_config("FedYogi", {"eta": 3e-3})),
+        ("FedAvgM lr 2 m 0.5", avgm(2.0, 0.5)),
+        ("FedAdam eta 1e-3", strategy_config("FedAdam", {"eta": 1e-3})),
+        (
+            "Mean + cosine lr, 1 warm-up epoch",
+            {"server": {"strategy": "Mean"}, "model": {"lr_schedule": "cosine", "warmup_epochs": 1}},
+        ),
+    ]
+    only = set(args.only or [])
+    skipped: list[str] = []
+    # The FedAvg (Mean) run that also trains the centralized reference is the first candidate.
+    central = federate(work, part, "centralized_ref", {"server": {"strategy": "Mean"}, "general": {}})
+    gap0 = 100 * (f1(central["centralized"]) - f1(central["federated"]["final"]))
+    rows = [["Mean (FedAvg)", f1(central["federated"]["final"]), f"{gap0:.2f}", rounds_str(central)]]
+    for label, conf in candidates:
+        if only and label not in only:
+            continue
+        tag = "tune_" + "".join(c if c.isalnum() else "_" for c in label)
+        conf = {**conf, "general": {"centralized_baseline": False}}
+        if args.cached_only and not (run_dir(work, part, tag) / "metrics.json").is_file():
+            skipped.append(label)
+            continue
+        m = federate(work, part, tag, conf)
+        gap = 100 * (f1(central["centralized"]) - f1(m["federated"]["final"]))
+        rows.append([label, f1(m["federated"]["final"]), f"{gap:.2f}", rounds_str(m)])
+    rows.sort(key=lambda r: -r[1])
+    body = (
+        "Strategy screen on a **validation split of the training rows** (a stratified 15% of the clients' "
+        "rows held out as the server's evaluation set; the test set is never read). 5 clients, 4 rounds "
+        "x 5 local epochs. Gap = centralized (same data, 20 epochs) minus FL, on the validation rows, "
+        f"in macro-F1 points. Centralized on validation: {f1(central['centralized']):.4f}.\n\n"
+        + table(["candidate", "FL validation macro F1", "gap (points)", "rounds 0..4"], rows)
+        + (f"\n\nNot run (time): {', '.join(skipped)}." if skipped else "")
+    )
+    write_page(f"tune_s{args.scale:g}", "Federated: strategy screen (validation rows)", body, args)
+
+
+def cmd_report(args: argparse.Namespace, work: Path) -> None:
+    """Experiments 1-3: centralized, FL with FedAvg (Mean) and FL with the default strategy."""
+    strategies = ["Mean", DEFAULT]
+    label = {"Mean": "FedAvg (Mean)", DEFAULT: f"default: {default_label()}"}
+    parts = []
+    summary: dict[str, Any] = {}
+
+    def runs(noise: str, pairs: str, n: int) -> dict[str, dict[str, Any]]:
+        part = partitions(work, features(work, args.scale, noise, pairs, args.features), n)
+        out: dict[str, dict[str, Any]] = {}
+        for s in strategies:
+            conf = strategy_config(s)
+            if s != "Mean":  # the centralized baseline is the same run for every strategy
+                conf = {**conf, "general": {"centralized_baseline": False}}
+            out[s] = federate(work, part, f"exp_{s}", conf)
+        out["central"] = out["Mean"]["centralized"]
+        return out
+
+    if 1 in args.experiments:
+        res = {n: runs("clean", "none", n) for n in args.clients}
+        rows = [
+            [
+                "Centralized (Baseline)",
+                f1(res[args.clients[0]]["central"]),
+                "",
+                "",
+                REPORT["exp1"]["Centralized (Baseline)"][0],
+            ]
+        ]
+        for n in args.clients:
+            c = f1(res[n]["central"])
+            fa, fd = f1(res[n]["Mean"]["federated"]["final"]), f1(res[n][DEFAULT]["federated"]["final"])
+            rep = REPORT["exp1"].get(f"FL with {n} clients", (float("nan"),))[0]
+            rows.append([f"FL with {n} clients", fa, fd, f"{100 * (c - fa):.1f} / {100 * (c - fd):.1f}", rep])
+        fl_default = [f1(res[n][DEFAULT]["federated"]["final"]) for n in args.clients]
+        ordering = bool(np.all(np.diff(fl_default) <= 0))
+        curves = "\n".join(
+            f"- {n} clients, {label[s]}: {rounds_str(res[n][s])}" for n in args.clients for s in strategies
+        )
+        walls = "\n".join(
+            f"- {n} clients: FL {res[n]['Mean']['federated']['wall_seconds']:.0f} s (FedAvg) / "
+            f"{res[n][DEFAULT]['federated']['wall_seconds']:.0f} s (default) vs centralized "
+            f"{res[n]['central']['seconds']:.0f} s"
+            for n in args.clients
+        )
+        parts.append(
+            "## Experiment 1: clean v28, clients "
+            + " / ".join(map(str, args.clients))
+            + "\n\n"
+            + table(
+                [
+                    "Training Configuration",
+                    "Score FedAvg (Mean)",
+                    f"Score {label[DEFAULT]}",
+                    "gap FedAvg / default (points)",
+                    "Score report",
+                ],
+                rows,
+            )
+            + f"\n\nThe report's ordering (FL score falls as clients multiply) with the default: {ordering}. "
+            "Report gaps: 3.4 / 9.4 / 12.0.\n\nGlobal model per round (0 = initial):\n\n"
+            + curves
+            + "\n\nWall time:\n\n"
+            + walls
+            + "\n"
+        )
+        n0 = args.clients[0]
+        summary["exp1"] = {
+            "gap_fedavg": 100 * (f1(res[n0]["central"]) - f1(res[n0]["Mean"]["federated"]["final"])),
+            "gap_default": 100 * (f1(res[n0]["central"]) - f1(res[n0][DEFAULT]["federated"]["final"])),
+        }
+    if 2 in args.experiments or 3 in args.experiments:
+        for exp, settings in ((2, [(nz, "none") for nz in NOISES]), (3, [("clean", p) for p in PAIRS])):
+            if exp not in args.experiments:
+                continue
+            rows = []
+            for noise, pairs in settings:
+                key = noise if exp == 2 else pairs
+                r = runs(noise, pairs, 5)
+                c, fa, fd = (
+                    f1(r["central"]),
+                    f1(r["Mean"]["federated"]["final"]),
+                    f1(r[DEFAULT]["federated"]["final"]),
+                )
+                rep = REPORT[f"exp{exp}"][key if exp == 3 else ("none" if key == "clean" else key)]
+                rows.append(
+                    [
+                        key,
+                        c,
+                        fa,
+                        fd,
+                        round(100 * (c - fa), 1),
+                        round(100 * (c - fd), 1),
+                        f"{rep[0]:.4f} / {rep[1]:.4f} / {rep[2]:.1f}",
+                    ]
+                )
+            title = "noise levels" if exp == 2 else "pair preferences (clean)"
+            parts.append(
+                f"## Experiment {exp}: 5 clients, {title}\n\n"
+                + table(
+                    [
+                        title.split(" ")[0],
+                        "Centralized",
+                        "FL FedAvg",
+                        "FL default",
+                        "gap FedAvg",
+                        "gap default",
+                        "report FL / centralized / gap",
+                    ],
+                    rows,
+                )
+                + "\n"
+            )
+    body = (
+        f"Default strategy: **{label[DEFAULT]}** (`campaignlab/federated/default.yaml`). Score = macro F1 "
+        "on the server test set; gap = centralized minus FL in macro-F1 points; each row's centralized "
+        "baseline is trained in the FedAvg run (same data, same initial weights, 20 epochs).\n\n"
+        + "\n".join(parts)
+    )
+    write_page(
+        f"experiments_s{args.scale:g}",
+        "Federated: the report's experiments, FedAvg vs the default",
+        body,
+        args,
+    )
+    (work / f"report_s{args.scale:g}.json").write_text(json.dumps(summary, indent=2))
+
+
+def cmd_curve(args: argparse.Namespace, work: Path) -> None:
+    """Gap vs rounds at a fixed 20 local epochs: 4x5, 10x2, 20x1 (FedAvg and the default)."""
+    part = partitions(work, features(work, args.scale, "clean", "none", args.features), 5)
+    central = federate(work, part, "exp_Mean", strategy_config("Mean"))["centralized"]
+    rows = []
+    for r, e in ((4, 5), (10, 2), (20, 1)):
+        for s in ("Mean", DEFAULT):
+            tag = "exp_" + s if (r, e) == (4, 5) else f"curve_{s}_r{r}e{e}"
+            conf = {
+                **strategy_config(s),
+                "server": {**strategy_config(s).get("server", {}), "num_rounds": r},
+                "model": {"local_epochs": e},
+            }
+            if tag != "exp_Mean":
+                conf["general"] = {"centralized_baseline": False}
+            m = federate(work, part, tag, conf)
+            fl = f1(m["federated"]["final"])
+            rows.append(
+                [
+                    f"{r} x {e}",
+                    "FedAvg (Mean)" if s == "Mean" else default_label(),
+                    fl,
+                    round(100 * (f1(central) - fl), 2),
+                    f"{m['federated']['wall_seconds']:.0f}",
+                ]
+            )
+    body = (
+        f"5 clients, clean data; 20 local epochs in total per client, split into rounds x local epochs. "
+        f"Centralized (20 epochs): {f1(central):.4f}.\n\n"
+        + table(["rounds x local epochs", "strategy", "FL macro F1", "gap (points)", "FL seconds"], rows)
+    )
+    write_page(f"curve_s{args.scale:g}", "Federated: gap vs rounds at a fixed 20 local epochs", body, args)
+
+
+def cmd_hetero(args: argparse.Namespace, work: Path) -> None:
+    """Dirichlet label skew: alpha 0.1 / 0.5 / 1.0 at 5 and 10 clients; FedAvg vs FedProx vs the default."""
+    feat = features(work, args.scale, "clean", "none", args.features)
+    figs = RESULTS / "fl"
+    figs.mkdir(parents=True, exist_ok=True)
+    strategies: list[tuple[str, dict[str, Any]]] = [
+        ("FedAvg (Mean)", strategy_config("Mean")),
+        (f"FedProx (mu {args.proximal_mu:g})", strategy_config("FedProx", {"proximal_mu": args.proximal_mu})),
+        (f"default: {default_label()}", strategy_config(DEFAULT)),
+    ]
+    rows = []
+    central = federate(work, partitions(work, feat, 5), "exp_Mean", strategy_config("Mean"))["centralized"]
+    for n in args.clients:
+        iid = federate(work, partitions(work, feat, n), "exp_Mean", strategy_config("Mean"))
+        rows.append([n, "homogeneous", "FedAvg (Mean)", f1(iid["federated"]["final"]), ""])
+        for alpha in (1.0, 0.5, 0.1):
+            part = partitions(work, feat, n, alpha=alpha)
+            shutil.copy2(
+                part / "label_heatmap.png", figs / f"hetero_s{args.scale:g}_{n}clients_alpha{alpha:g}.png"
+            )
+            for label, conf in strategies:
+                tag = "het_" + "".join(c if c.isalnum() else "_" for c in label)
+                conf = {
+                    **conf,
+                    "general": {"data_split": "heterogeneous", "alpha": alpha, "centralized_baseline": False},
+                }
+                m = federate(work, part, tag, conf)
+                rows.append(
+                    [
+                        n,
+                        f"Dirichlet {alpha:g}",
+                        label,
+                        f1(m["federated"]["final"]),
+                        f"![heat map](fl/hetero_s{args.scale:g}_{n}clients_alpha{alpha:g}.png)",
+                    ]
+                )
+    maps = "\n".join(
+        f"- {n} clients, alpha {a:g}: ![](fl/hetero_s{args.scale:g}_{n}clients_alpha{a:g}.png)"
+        for n in args.clients
+        for a in (1.0, 0.5, 0.1)
+    )
+    body = (
+        f"Label skew from a Dirichlet(alpha) split of the training rows (smaller alpha = more skew). "
+        f"4 rounds x 5 local epochs. Centralized on the same rows (20 epochs): {f1(central):.4f}.\n\n"
+        + table(["clients", "split", "strategy", "FL macro F1"], [r[:4] for r in rows])
+        + "\n\nPer-client label counts (rows: clients and the server test set):\n\n"
+        + maps
+        + "\n"
+    )
+    write_page(f"hetero_s{args.scale:g}", "Federated: heterogeneous (label-skewed) clients", body, args)
+
+
+def cmd_privacy(args: argparse.Namespace, work: Path) -> None:
+    """Central DP (Flower's server-side fixed clipping) at a few noise levels; epsilon from dp-accounting."""
+    feat = features(work, args.scale, "clean", "none", args.features)
+    rows = []
+    for n in args.clients:
+        part = partitions(work, feat, n)
+        base = federate(work, part, "exp_Mean", strategy_config("Mean"))
+        rows.append([n, "none (FedAvg, no clipping)", "-", "∞", f1(base["federated"]["final"])])
+        for z in args.noise:
+            conf = {
+                "server": {
+                    "strategy": "Mean",
+                    "differential_privacy": {
+                        "noise_multiplier": z,
+                        "clipping_norm": args.clipping_norm,
+                        "delta": args.delta,
+                    },
+                },
+                "general": {"centralized_baseline": False},
+            }
+            m = federate(work, part, f"dp_z{z:g}_c{args.clipping_norm:g}", conf)
+            dp = m["federated"]["differential_privacy"]
+            rows.append(
+                [n, f"{z:g}", f"{args.clipping_norm:g}", f"{dp['epsilon']:.3g}", f1(m["federated"]["final"])]
+            )
+    body = (
+        "Central differential privacy at the client level: Flower's "
+        "`DifferentialPrivacyServerSideFixedClipping` around FedAvg (each client's update clipped to "
+        "L2 norm C, equal-weight average, Gaussian noise of std z·C/n). (epsilon, delta) from Google's "
+        f"`dp-accounting` RDP accountant over the 4 rounds (add/remove one client, no sampling), delta = "
+        f"{args.delta:g}. 4 rounds x 5 local epochs.\n\n"
+        + table(["clients", "noise multiplier z", "clipping norm C", "epsilon", "FL macro F1"], rows)
+    )
+    write_page(
+        f"privacy_s{args.scale:g}", "Federated: central differential privacy (privacy-utility)", body, args
+    )
+
+
+def cmd_attack(args: argparse.Namespace, work: Path) -> None:
+    """Malicious clients vs robust aggregators and our reference check."""
+    feat = features(work, args.scale, "clean", "none", args.features)
+    settings = [(n, bad) for n, bad in ((5, [0]), (15, [0, 1, 2])) if n in args.clients]
+    attacks = [(a, 1.0 if a == "label_flip" else 10.0) for a in args.attacks]
+    rows = []
+    for n, bad in settings:
+        part = partitions(work, feat, n, reference_rows=args.reference_rows)
+        f = len(bad)
+        defences: list[tuple[str, dict[str, Any]]] = [
+            ("FedAvg (Mean)", strategy_config("Mean")),
+            ("FedMedian", strategy_config("FedMedian")),
+            ("FedTrimmedAvg (beta 0.2)", strategy_config("FedTrimmedAvg", {"beta": 0.2})),
+            (f"Krum (f {f})", strategy_config("Krum", {"num_malicious_nodes": f})),
+            (
+                "FedAvg + reference check (ours)",
+                {"server": {"strategy": "Mean", "reference_check": {"tolerance": args.tolerance}}},
+            ),
+        ]
+        clean = federate(
+            work,
+            part,
+            "atk_none_Mean",
+            {**strategy_config("Mean"), "general": {"centralized_baseline": False}},
+        )
+        rows.append([f"{f} of {n}", "none", "FedAvg (Mean)", f1(clean["federated"]["final"]), ""])
+        for kind, factor in attacks:
+            for label, conf in defences:
+                tag = f"atk_{kind}_" + "".join(c if c.isalnum() else "_" for c in label)
+                srv = {**conf.get("server", {})}
+                conf = {
+                    "server": srv,
+                    "client": {"attack": {"kind": kind, "clients": bad, "factor": factor}},
+                    "general": {"centralized_baseline": False},
+                }
+                if args.cached_only and not (run_dir(work, part, tag) / "metrics.json").is_file():
+                    rows.append([f"{f} of {n}", kind, label, "not run (time)", ""])
+                    continue
+                m = federate(work, part, tag, conf)
+                ref = m["federated"].get("reference_check") or {}
+                left = "; ".join(f"r{r}: {v['left_out']}" for r, v in ref.items()) if ref else ""
+                rows.append(
+                    [
+                        f"{f} of {n}",
+                        kind + (f" x{factor:g}" if kind != "label_flip" else ""),
+                        label,
+                        f1(m["federated"]["final"]),
+                        left,
+                    ]
+                )
+    body = (
+        "Malicious clients (partition ids 0 / 0,1,2): `label_flip` trains on Negative<->Positive flipped "
+        "labels; `scale` sends global + 10 (local - global); `sign_flip` sends global - 10 (local - global). "
+        "Defences: Flower's FedMedian, FedTrimmedAvg and Krum, and our reference check (a wrapper over "
+        f"FedAvg: each update is scored on {args.reference_rows} generator rows held out of the server test "
+        f"set; updates more than {args.tolerance:g} macro F1 below the median update are left out). "
+        "4 rounds x 5 local epochs; score on the server test set.\n\n"
+        + table(["malicious", "attack", "aggregation", "FL macro F1", "left out (round: ids)"], rows)
+    )
+    write_page(f"attack_s{args.scale:g}", "Federated: malicious clients and defences", body, args)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument(
+        "table",
+        nargs="?",
+        default="report",
+        choices=["report", "tune", "curve", "hetero", "privacy", "attack"],
+    )
     ap.add_argument("--scale", type=float, default=1.0, help="share of the full-size data (1.0 = 84K/36K)")
     ap.add_argument("--experiments", type=int, nargs="+", default=[1, 2, 3], choices=[1, 2, 3])
     ap.add_argument("--work", type=Path, default=REPO / "runs" / "fl_bench", help="cache and run folder")
     ap.add_argument("--features", choices=["local", "projection"], default="local")
-    ap.add_argument("--optuna-trials", type=int, default=0)
-    ap.add_argument("--clients", type=int, nargs="+", default=[5, 10, 15], help="experiment 1 client counts")
-    ap.add_argument("--rounds", type=int, default=4, help="report: 4")
-    ap.add_argument("--local-epochs", type=int, default=5, help="report: 5")
+    ap.add_argument("--clients", type=int, nargs="+", default=None, help="client counts (report, privacy)")
+    ap.add_argument("--only", nargs="*", help="tune: only these candidates (labels)")
+    ap.add_argument("--cached-only", action="store_true", help="tune/attack: only runs already made")
+    ap.add_argument("--proximal-mu", type=float, default=0.01, help="hetero: FedProx mu")
+    ap.add_argument("--noise", type=float, nargs="+", default=[0.01, 0.1, 1.0], help="privacy: multipliers")
+    ap.add_argument("--clipping-norm", type=float, default=2.0, help="privacy: C")
+    ap.add_argument("--delta", type=float, default=1e-5, help="privacy: delta")
+    ap.add_argument("--reference-rows", type=int, default=500, help="attack: reference set size")
+    ap.add_argument(
+        "--attacks",
+        nargs="+",
+        default=["label_flip", "sign_flip"],
+        choices=["label_flip", "scale", "sign_flip"],
+        help="attack: kinds",
+    )
+    ap.add_argument("--tolerance", type=float, default=0.05, help="attack: reference-check tolerance")
     args = ap.parse_args()
+    if args.clients is None:
+        args.clients = {"report": [5, 10, 15], "hetero": [5, 10]}.get(args.table, [5, 15])
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     work = args.work.resolve()
-    print(
-        f"scale {args.scale:g}, features {args.features}, {args.rounds} rounds x {args.local_epochs} "
-        f"local epochs, optuna trials {args.optuna_trials}; work {work}",
-        flush=True,
-    )
-    summary: dict[str, Any] = {"scale": args.scale, "features": args.features}
-
-    def run(noise: str, pairs: str, clients: int) -> dict[str, Any]:
-        d = dataset(work, args.scale, noise, pairs)
-        f = features(work, d, args.features)
-        p = partitions(work, f, clients)
-        return federate(work, p, f.name, clients, args.optuna_trials, args.rounds, args.local_epochs)
-
-    if 1 in args.experiments:
-        counts = sorted(set(args.clients))
-        res = {n: run("clean", "none", n) for n in counts}
-        ours = {"Centralized (Baseline)": row(res[counts[0]]["centralized"])}
-        ours.update({f"FL with {n} clients": row(res[n]["federated"]["final"]) for n in counts})
-        print_table("Experiment 1: centralized vs federated (clients 5/10/15)", ours, REPORT["exp1"])
-        gap5 = 100 * (ours["Centralized (Baseline)"][0] - ours[f"FL with {counts[0]} clients"][0])
-        fl_scores = [ours[f"FL with {n} clients"][0] for n in counts]
-        monotone = bool(np.all(np.diff(fl_scores) <= 0))
-        print(
-            f"\n{counts[0]}-client gap: {gap5:.2f} macro-F1 points (target <= 1.0 at 5; report 3.44). "
-            f"FL score falls with clients (report's ordering): {monotone}"
-        )
-        print(curves({f"{n} clients": res[n] for n in counts}))
-        print(wall(list(res.values())))
-        summary["exp1"] = {
-            "table": ours,
-            "gap5_points": gap5,
-            "ordering_reproduced": monotone,
-            "wall": wall(list(res.values())),
-        }
-    if 2 in args.experiments:
-        res = {nz: run(nz, "none", 5) for nz in NOISE_NAMES}
-        ours = {}
-        for nz, m in res.items():
-            ours[f"FL with {NOISE_NAMES[nz]} noise"] = row(m["federated"]["final"])
-            ours[f"Centralized with {NOISE_NAMES[nz]} noise"] = row(m["centralized"])
-        print_table("Experiment 2: noise (5 clients)", ours, REPORT["exp2"])
-        fl = [ours[f"FL with {NOISE_NAMES[n]} noise"][0] for n in NOISE_NAMES]
-        ce = [ours[f"Centralized with {NOISE_NAMES[n]} noise"][0] for n in NOISE_NAMES]
-        gaps = [100 * (c - f) for c, f in zip(ce, fl, strict=True)]
-        ordered = bool(np.all(np.diff(fl) <= 0) and np.all(np.diff(ce) <= 0))
-        print(
-            f"\ngaps (points) clean/low/medium/high: {[round(g, 2) for g in gaps]}; "
-            f"scores fall with noise for both (report's ordering): {ordered}; "
-            f"clean > high for both: {fl[0] > fl[-1] and ce[0] > ce[-1]}"
-        )
-        print(curves({f"{nz} noise": m for nz, m in res.items()}))
-        print(wall(list(res.values())))
-        summary["exp2"] = {"table": ours, "gaps": gaps, "ordering_reproduced": ordered}
-    if 3 in args.experiments:
-        res = {pp: run("clean", pp, 5) for pp in PAIR_NAMES}
-        ours = {}
-        for pp, m in res.items():
-            ours[f"Centralized {PAIR_NAMES[pp]}"] = row(m["centralized"])
-            ours[f"FL {PAIR_NAMES[pp]}"] = row(m["federated"]["final"])
-        print_table("Experiment 3: pair preferences (5 clients, clean)", ours, REPORT["exp3"])
-        best_fl = max(PAIR_NAMES, key=lambda p: ours[f"FL {PAIR_NAMES[p]}"][0])
-        best_ce = max(PAIR_NAMES, key=lambda p: ours[f"Centralized {PAIR_NAMES[p]}"][0])
-        print(f"\nbest configuration: FL {best_fl}, centralized {best_ce} (report: rare_first for both)")
-        print(curves(dict(res)))
-        print(wall(list(res.values())))
-        summary["exp3"] = {"table": ours, "best_fl": best_fl, "best_centralized": best_ce}
-    (work / "results.json").write_text(json.dumps(summary, indent=2, default=str))
-    print(f"\nresults: {work / 'results.json'}")
+    print(f"{args.table}: scale {args.scale:g}, features {args.features}; work {work}", flush=True)
+    {
+        "report": cmd_report,
+        "tune": cmd_tune,
+        "curve": cmd_curve,
+        "hetero": cmd_hetero,
+        "privacy": cmd_privacy,
+        "attack": cmd_attack,
+    }[args.table](args, work)
 
 
 if __name__ == "__main__":

@@ -33,10 +33,9 @@ def main() -> None:
 
     from campaignlab.errors import DataError
     from campaignlab.federated.config import FederatedConfig
-    from campaignlab.federated.dataset import ArrayData
-    from campaignlab.federated.model import test, train
-    from campaignlab.federated.server_app import initial_model
+    from campaignlab.federated.model import concat_features, test, train
     from campaignlab.federated.simulation import centralized_params, load_partition_data
+    from campaignlab.federated.task import initial_model
     from campaignlab.io import read_json
 
     try:
@@ -46,8 +45,8 @@ def main() -> None:
     cfg = FederatedConfig.model_validate(metrics["config"])
     torch.set_num_threads(1)
     data = args.data or Path(metrics["partition"]["folder"])
-    clients, test_data, _ = load_partition_data(data.resolve(), cfg)
-    model = initial_model(cfg, test_data.dims)
+    clients, test_data, manifest = load_partition_data(data.resolve())
+    model = initial_model(cfg, test_data, int(manifest.get("n_platforms", 12)))
     curve: list[float] = []
     t0 = time.perf_counter()
 
@@ -56,7 +55,7 @@ def main() -> None:
         model.train()  # test() left it in eval mode
         print(f"  epoch {done}/{total}: {curve[-1]:.4f} ({time.perf_counter() - t0:.0f}s)", flush=True)
 
-    train(model, ArrayData.concat(clients), centralized_params(cfg), progress=after_epoch)
+    train(model, concat_features(clients), centralized_params(cfg), progress=after_epoch)
     rounds = [r["macro_f1"] for r in metrics["federated"]["rounds"]]
     print("\n| FL round | FL macro F1 | centralized epochs to reach it |\n|---|---|---|")
     for i, score in enumerate(rounds):

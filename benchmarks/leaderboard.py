@@ -111,12 +111,15 @@ def main() -> None:
         )
 
         key = store.answer_key(version)
-        check_and_score(read_predictions(bodies[0]), key)  # warm-up: imports sklearn once, as the server does
+        n_test = len(key.ids)
+        check_and_score(
+            read_predictions(bodies[0], n_test), key
+        )  # warm-up: imports sklearn, as the server does
         lat = []
         t0, c0 = time.perf_counter(), time.process_time()
         for body in bodies:
             t = time.perf_counter()
-            check_and_score(read_predictions(body), key)
+            check_and_score(read_predictions(body, n_test), key)
             lat.append(time.perf_counter() - t)
         base = stats(lat, time.perf_counter() - t0, time.process_time() - c0)
         store.dispose()
@@ -135,6 +138,8 @@ def main() -> None:
             str(db),
             "--port",
             str(port),
+            "--daily-quota",  # one researcher submits every body twice: lift the default of 5 a day
+            "100000",
         ]
         server = subprocess.Popen([*cmd, "--log-level", "warning"], cwd=REPO, env=os.environ.copy())
         try:

@@ -7,7 +7,8 @@
 3. Fully cached re-run of the fan-out through the real CLI (``python -m local_runner``; target: < 3 s).
 
 Usage: ``.venv/bin/python benchmarks/local_runner.py [--sleep 3] [--repeat 3]``
-(needs the Docker engine and the ``campaignlab-base:bookworm`` image). No ``from __future__ import
+(needs the Docker engine and the ``campaignlab-base:bookworm`` image). Writes
+``docs/results/local-runner.md`` (``--no-page``: print only). No ``from __future__ import
 annotations`` here: kfp reads the real annotation objects.
 """
 
@@ -23,7 +24,9 @@ from pathlib import Path
 from kfp import compiler, dsl
 
 REPO = Path(__file__).resolve().parents[1]
+# the local_runner package before this script of the same name (the script's folder stays on the path)
 sys.path.insert(0, str(REPO))
+from results_page import table, write_page  # noqa: E402  a sibling script (benchmarks/ is no package)
 
 IMAGE = "campaignlab-base:bookworm"
 
@@ -92,6 +95,7 @@ def main() -> None:
     ap.add_argument("--sleep", type=float, default=3.0, help="seconds each fan-out task sleeps")
     ap.add_argument("--repeat", type=int, default=3, help="repetitions of the overhead measurement")
     ap.add_argument("--fan-repeat", type=int, default=2, help="repetitions of each fan-out (best kept)")
+    ap.add_argument("--no-page", action="store_true", help="do not write docs/results/local-runner.md")
     args = ap.parse_args()
 
     from local_runner.handlers import Status
@@ -186,6 +190,15 @@ def main() -> None:
     out.write(f"{'measure':<{width}}  {'local_runner':<18}  baseline\n")
     for name, value, base in rows:
         out.write(f"{name:<{width}}  {value:<18}  {base}\n")
+    if not args.no_page:
+        body = (
+            f"Local runner against its baselines, measured in the same run: per-task overhead (median of "
+            f"{args.repeat}) against a bare `docker run --rm` and the docker SDK; 4-way fan-outs of "
+            f"{args.sleep:g} s sleeps (best of {args.fan_repeat}) against kfp's local `DockerRunner` on the "
+            "same compiled YAML; a fully cached re-run through the CLI.\n\n"
+            + table(["measure", "local_runner", "baseline"], rows)
+        )
+        write_page("local-runner", "Local runner overhead", body)
 
 
 if __name__ == "__main__":

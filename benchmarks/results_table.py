@@ -3,7 +3,8 @@
 For each preset: generate the dataset and embed it (both cached under ``--work-dir`` and reused), train
 hierarchical LightGBM, Arch1 (shared_latent) and Arch2 (robust_modality) on the train split, score them
 on the test split and print macro F1 and F1 per class (in %) beside the report's numbers, with training
-times. Writes ``results.md`` and ``results.json`` into the work dir.
+times. Writes ``results.md`` and ``results.json`` into the work dir, and the page
+``docs/results/results-table.md`` (``--no-page``: not the page).
 
     .venv/bin/python benchmarks/results_table.py                      # full presets, ~55 min on 2 cores
     .venv/bin/python benchmarks/results_table.py --scale 0.1 --presets v25,v26,v28   # a quick look
@@ -26,6 +27,8 @@ from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results_page import write_page  # a sibling script (benchmarks/ is not a package)
 
 MODELS = {  # registry name -> the report's name
     "hierarchical_lgbm": "Hierarchical LGBM",
@@ -90,6 +93,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--tune", type=int, default=0, help="tuning trials per model (0: defaults)")
     ap.add_argument("--threads", type=int, default=None, help="CPU threads (default: all)")
     ap.add_argument("--work-dir", type=Path, default=Path("runs/results_table"), help="cache and outputs")
+    ap.add_argument("--no-page", action="store_true", help="do not write docs/results/results-table.md")
     args = ap.parse_args(argv)
 
     presets = [p.strip() for p in args.presets.split(",") if p.strip()]
@@ -108,7 +112,15 @@ def main(argv: list[str] | None = None) -> None:
             f1 = r["metrics"]["macro_f1"]
             print(f"[{preset}] {name}: macro F1 {100 * f1:.2f} in {r['seconds']:.0f}s", file=sys.stderr)
             write(args, rows)  # after every model, so an interrupted run keeps what it measured
-    print(write(args, rows))
+    text = write(args, rows)
+    print(text)
+    if not args.no_page:
+        body = (
+            f"{text}\nPer-run `metrics.json`, confusion matrices and models: `{args.work_dir}/<preset>_scale"
+            f"{args.scale:g}_seed{args.seed}/`. The report's figures are the multimodal report's results "
+            "table (*From data to growth: Benchmarking modality-aware models for campaign prediction*).\n"
+        )
+        write_page("results-table", "Results table: three models x presets, beside the report", body)
 
 
 def write(args: argparse.Namespace, rows: list[dict[str, Any]]) -> str:

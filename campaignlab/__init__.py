@@ -16,3 +16,6 @@ LABEL_NAMES = ("negative", "average", "positive")
 
 MODALITIES = ("audience", "brand", "creative", "geo", "platform")
 """The five campaign modalities, in the canonical order used everywhere."""
+
+TEXT_MODALITIES = tuple(m for m in MODALITIES if m != "geo")
+"""The modalities a campaign describes in text (Geo is a list of ZIP codes)."""

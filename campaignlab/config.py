@@ -32,6 +32,13 @@ def format_validation_error(err: ValidationError, source: str = "config") -> str
         msg = e.get("msg", "invalid")
         if e.get("type") == "extra_forbidden":
             msg = "unknown key (not a field of this config)"
+        if e.get("type") == "missing":  # the input is the whole mapping: never echo it (tokens)
+            lines.append(f"  {field}: got nothing -> required (a flag or a key of the config file)")
+            continue
+        if not e.get("loc") and e.get("type") == "value_error":
+            # a whole-config check names its own field and value ("field: got X -> expected")
+            lines.append(f"  {msg.removeprefix('Value error, ')}")
+            continue
         lines.append(f"  {field}: got {value!r} -> {msg}")
     return "\n".join(lines)
 
@@ -69,7 +76,7 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
     return out
 
 
-def load_config(model: type[M], path: str | Path | None = None, **overrides: Any) -> M:
+def load_config(model: type[M], path: str | Path | None = None, /, **overrides: Any) -> M:
     """Load ``model`` from an optional YAML file, then apply non-None keyword overrides (CLI flags)."""
     data: dict[str, Any] = read_yaml(path) if path else {}
     data = deep_merge(data, {k: v for k, v in overrides.items() if v is not None})

@@ -19,3 +19,7 @@ class GenerationError(CampaignlabError):
 
 class VerificationError(CampaignlabError):
     """A dataset failed verification: a stored value disagrees with the recomputed one."""
+
+
+class IncompleteOutputError(DataError):
+    """An output folder was not completely published (no completion marker, or files it lists missing)."""

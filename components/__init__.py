@@ -9,10 +9,13 @@ from components.compare import compare_federated, compare_models, register_model
 from components.embed import embed
 from components.evaluate import evaluate
 from components.federate import federate
+from components.gate import gate, gate_verdict
 from components.generate import generate
+from components.ingest import ingest
 from components.partition import partition
 from components.prediction import predict_campaigns
-from components.train import train_hierarchical_lgbm, train_robust_modality, train_shared_latent
+from components.registry import promote_version, pull_model, register_version
+from components.train import train_hierarchical_lgbm, train_model, train_robust_modality, train_shared_latent
 
 __all__ = [
     "compare_federated",
@@ -20,11 +23,18 @@ __all__ = [
     "embed",
     "evaluate",
     "federate",
+    "gate",
+    "gate_verdict",
     "generate",
+    "ingest",
     "partition",
     "predict_campaigns",
+    "promote_version",
+    "pull_model",
     "register_model",
+    "register_version",
     "train_hierarchical_lgbm",
+    "train_model",
     "train_robust_modality",
     "train_shared_latent",
 ]

@@ -5,8 +5,11 @@ optional champion evaluation; it outputs the best model, a Markdown and an HTML 
 comparison folder (best.json) and the ``promote`` parameter ("true"/"false") used by ``dsl.If``.
 """
 
+from typing import Optional
+
 from kfp import dsl
 
+from components.flags import optional
 from components.images import CORE_IMAGE
 
 
@@ -26,8 +29,8 @@ def compare_models(
     c_name: str = "c",
     c_evaluation: dsl.Input[dsl.Artifact] = None,
     c_model: dsl.Input[dsl.Model] = None,
-    champion_evaluation: dsl.Input[dsl.Artifact] = None,
-    margin: float = 0.0,
+    champion: dsl.Input[dsl.Artifact] = None,
+    margin: Optional[float] = None,  # noqa: UP045  kfp reads typing.Optional
 ):
     """Rank the candidates by macro F1, copy the winner to ``best_model``, decide promotion.
 
@@ -39,8 +42,9 @@ def compare_models(
         summary: the ranking as Markdown.
         report: the ranking and the bar chart as HTML.
         promote: "true" if there is no champion or the best beats it by more than ``margin``.
-        champion_evaluation: evaluation folder of the current champion on the same test data.
-        margin: macro-F1 points the best candidate must beat the champion by.
+        champion: evaluation folder of the current champion on the same test data.
+        margin: macro-F1 points the best candidate must beat the champion by (unset: the
+            ``campaignlab compare`` default).
     """
     return dsl.ContainerSpec(
         image=CORE_IMAGE,
@@ -58,10 +62,8 @@ def compare_models(
                 input_name="c_model",
                 then=["--model", dsl.ConcatPlaceholder([c_name, "=", c_model.path])],
             ),
-            dsl.IfPresentPlaceholder(
-                input_name="champion_evaluation", then=["--champion", champion_evaluation.path]
-            ),
-            "--margin", margin,
+            dsl.IfPresentPlaceholder(input_name="champion", then=["--champion", champion.path]),
+            optional("margin", margin),
             "--out", comparison.path,
             "--model-out", best_model.path,
             "--markdown-out", summary.path,
@@ -74,30 +76,30 @@ def compare_models(
 @dsl.container_component
 def register_model(
     model: dsl.Input[dsl.Model],
-    evaluation: dsl.Input[dsl.Artifact],
+    metrics: dsl.Input[dsl.Artifact],
     registered: dsl.Output[dsl.Model],
-    name: str = "champion",
-    registry_dir: str = "",
+    name: Optional[str] = None,  # noqa: UP045  kfp reads typing.Optional
+    registry_dir: Optional[str] = None,  # noqa: UP045
 ):
     """Register a model as the new champion: copy it with its evaluation and a registration record.
 
     Args:
         model: the model folder to promote.
-        evaluation: its evaluation folder (metrics.json is kept next to the model).
+        metrics: its evaluation folder (metrics.json is kept next to the model).
         registered: the registered copy (model files, metrics.json, registered.json).
-        name: the registered model's name.
-        registry_dir: also copy it there when non-empty (on Vertex a Cloud Storage FUSE path such as
-            ``/gcs/BUCKET/models/champion``, so later retraining runs import it as the champion).
+        name: the registered model's name (unset: the ``campaignlab register`` default).
+        registry_dir: also copy it there when set and non-empty (on Vertex a Cloud Storage FUSE path such
+            as ``/gcs/BUCKET/models/champion``, so later retraining runs import it as the champion).
     """
     return dsl.ContainerSpec(
         image=CORE_IMAGE,
         command=["campaignlab", "register"],
         args=[
             "--model", model.path,
-            "--metrics", evaluation.path,
-            "--name", name,
+            "--metrics", metrics.path,
+            optional("name", name),
             "--out", registered.path,
-            "--registry-dir", registry_dir,
+            optional("registry_dir", registry_dir),
         ],
     )  # fmt: skip
 

@@ -1,45 +1,23 @@
 """Federated training with Flower's simulation engine (``campaignlab federate``).
 
-The command trains the joint model federated (FedAvg over the partition's clients) and, as its
+The command trains the joint model federated (``strategy`` over the partition's clients) and, as its
 baseline, the same model centrally on the union of the client rows for the same epoch budget (the
 federated report's protocol); both are scored on the partition's server test set. Its run folder
 (metrics.json with ``federated.final`` and ``centralized``, fl_curve.png, results_table.md, the two
 models) is the ``run`` artifact; ``compare_federated`` ranks the two.
 
-The command reads the report's YAML (server, client, model, general, backend): the container writes
-it from the component's inputs, so every run parameter is a visible, cached pipeline input.
+A plain container spec: each input is one ``campaignlab federate`` flag named after its config field
+(``num_rounds`` -> ``--num-rounds`` -> ``server.num_rounds``), over the defaults of
+``campaignlab/federated/default.yaml``, which are also this component's defaults (one source). The data
+version is read by the command from the partition's manifest.
 """
 
 from kfp import dsl
 
+from campaignlab.federated.config import default_config
 from components.images import FL_IMAGE
 
-# "$0".."$9" are the args below (sh -c convention). data_version is read from the partition's
-# manifest so that it always matches (the config must name the partition's data version).
-_SCRIPT = """\
-manifest=$(ls "$0"/manifest.json "$0"/*/manifest.json 2>/dev/null | head -n1)
-data_version=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["data_version"])' "$manifest")
-cat > /tmp/federate.yaml <<EOF
-server:
-  num_rounds: $3
-client:
-  num_clients: $4
-model:
-  local_epochs: $5
-  optuna_n_trials: $6
-general:
-  use_wandb: false
-  random_seed: $7
-  data_split: $8
-  alpha: $9
-  data_version: "$data_version"
-backend:
-  client_resources:
-    num_cpus: ${10}
-EOF
-campaignlab federate --config /tmp/federate.yaml --data "$0" --out "$1" --quiet
-cp "$1/results_table.md" "$2"
-"""
+_D = default_config()
 
 
 @dsl.container_component
@@ -47,45 +25,51 @@ def federate(
     partitions: dsl.Input[dsl.Dataset],
     run: dsl.Output[dsl.Model],
     results: dsl.Output[dsl.Markdown],
-    num_rounds: int = 4,
-    clients: int = 5,
-    local_epochs: int = 5,
-    tune_trials: int = 0,
-    seed: int = 42,
-    split: str = "homogeneous",
-    alpha: float = 0.1,
-    cpus_per_client: float = 1.0,
+    strategy: str = _D.server.strategy,
+    num_rounds: int = _D.server.num_rounds,
+    num_clients: int = _D.client.num_clients,
+    local_epochs: int = _D.model.local_epochs,
+    optuna_n_trials: int = _D.model.optuna_n_trials,
+    random_seed: int = _D.general.random_seed,
+    data_split: str = _D.general.data_split,
+    alpha: float = _D.general.alpha,
+    num_cpus: float = _D.backend.client_resources.num_cpus,
 ):
-    """Federated (FedAvg) and centralized training of the joint model at the same epoch budget.
+    """Federated (Flower) and centralized training of the joint model at the same epoch budget.
 
     Args:
         partitions: a partition folder written by ``partition``.
         run: the run folder (metrics.json, fl_curve.png, results_table.md, federated/global_model.pt,
             centralized_model.pt).
         results: the final table (centralized vs federated) as Markdown.
-        num_rounds: federated rounds.
-        clients: number of clients (must equal the partition's).
-        local_epochs: epochs each client trains per round.
-        tune_trials: Optuna trials on client 0's data before the federation (0 = none).
-        seed: random seed.
-        split: homogeneous or heterogeneous (must equal the partition's).
-        alpha: Dirichlet alpha (must equal a heterogeneous partition's).
-        cpus_per_client: Ray CPUs per simulated client.
+        strategy: server.strategy (Mean = FedAvg, FedAvgM, FedAdam, ...; its parameters are the
+            defaults' when it is the default strategy, else Flower's).
+        num_rounds: server.num_rounds, federated rounds.
+        num_clients: client.num_clients (must equal the partition's).
+        local_epochs: model.local_epochs, epochs each client trains per round.
+        optuna_n_trials: model.optuna_n_trials, Optuna trials on client 0's data first (0 = none).
+        random_seed: general.random_seed.
+        data_split: general.data_split, homogeneous or heterogeneous (must equal the partition's).
+        alpha: general.alpha, Dirichlet alpha (must equal a heterogeneous partition's).
+        num_cpus: backend.client_resources.num_cpus, CPUs per simulated client (use 1 on 2-core hosts).
     """
     return dsl.ContainerSpec(
         image=FL_IMAGE,
-        command=["sh", "-ec", _SCRIPT],
+        command=["campaignlab", "federate"],
         args=[
-            partitions.path,
-            run.path,
-            results.path,
-            num_rounds,
-            clients,
-            local_epochs,
-            tune_trials,
-            seed,
-            split,
-            alpha,
-            cpus_per_client,
+            "--partitions", partitions.path,
+            "--out", run.path,
+            "--results", results.path,
+            "--strategy", strategy,
+            "--num-rounds", num_rounds,
+            "--num-clients", num_clients,
+            "--local-epochs", local_epochs,
+            "--optuna-n-trials", optuna_n_trials,
+            "--random-seed", random_seed,
+            "--data-split", data_split,
+            "--alpha", alpha,
+            "--num-cpus", num_cpus,
+            "--no-use-wandb",
+            "--quiet",
         ],
-    )
+    )  # fmt: skip

@@ -1,20 +1,25 @@
 """Generate a labelled synthetic campaign dataset (``campaignlab generate``)."""
 
+from typing import Optional
+
 from kfp import dsl
 
+from components.flags import optional
 from components.images import CORE_IMAGE
 
 
 @dsl.container_component
 def generate(
     dataset: dsl.Output[dsl.Dataset],
-    preset: str = "v25",
-    seed: int = 42,
-    scale: float = 0.01,
-    noise: str = "clean",
-    pairs: str = "none",
+    preset: str,
+    seed: Optional[int] = None,  # noqa: UP045  kfp reads typing.Optional, not `int | None`
+    scale: Optional[float] = None,  # noqa: UP045
+    noise: Optional[str] = None,  # noqa: UP045
+    pairs: Optional[str] = None,  # noqa: UP045
 ):
     """Write a dataset folder (samples.parquet, nodes.parquet, edges.parquet, manifest.json).
+
+    Inputs left unset take the defaults of ``campaignlab generate`` (its ``GeneratorConfig``).
 
     Args:
         dataset: the dataset folder.
@@ -29,10 +34,10 @@ def generate(
         command=["campaignlab", "generate"],
         args=[
             "--preset", preset,
-            "--seed", seed,
-            "--scale", scale,
-            "--noise", noise,
-            "--pairs", pairs,
+            optional("seed", seed),
+            optional("scale", scale),
+            optional("noise", noise),
+            optional("pairs", pairs),
             "--quiet",
             "--out", dataset.path,
         ],

@@ -2,24 +2,27 @@
 
 from kfp import dsl
 
+from campaignlab.federated.config import default_config
 from components.images import CORE_IMAGE
+
+_D = default_config()
 
 
 @dsl.container_component
 def partition(
     features: dsl.Input[dsl.Dataset],
     partitions: dsl.Output[dsl.Dataset],
-    clients: int = 5,
-    split: str = "homogeneous",
-    alpha: float = 0.1,
+    num_clients: int = _D.client.num_clients,
+    data_split: str = _D.general.data_split,
+    alpha: float = _D.general.alpha,
 ):
     """Write one training file per client plus the server's test set.
 
     Args:
         features: a features folder written by ``embed``.
         partitions: the partition folder.
-        clients: number of clients.
-        split: homogeneous (stratified, equal) or heterogeneous (Dirichlet label skew).
+        num_clients: number of clients (``federate``'s client.num_clients).
+        data_split: homogeneous (stratified, equal) or heterogeneous (Dirichlet label skew).
         alpha: Dirichlet concentration of the heterogeneous split (smaller = more skew).
     """
     return dsl.ContainerSpec(
@@ -27,8 +30,8 @@ def partition(
         command=["campaignlab", "partition"],
         args=[
             features.path,
-            "--clients", clients,
-            "--split", split,
+            "--num-clients", num_clients,
+            "--data-split", data_split,
             "--alpha", alpha,
             "--out", partitions.path,
         ],

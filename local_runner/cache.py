@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from campaignlab.io import write_json
+from local_runner.executor_io import artifacts_exist
 
 _memo: dict[tuple[str, int, int], str] = {}
 _memo_lock = threading.Lock()
@@ -96,10 +97,8 @@ class CacheStore:
             entry: dict[str, Any] = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError):
             return None
-        for group in entry.get("artifacts", {}).values():
-            for art in group:
-                if not Path(art["uri"]).exists():
-                    return None
+        if not artifacts_exist(entry.get("artifacts", {})):
+            return None
         return entry
 
     def put(self, key: str, entry: dict[str, Any]) -> None:

@@ -37,6 +37,7 @@ class RunLocalConfig(StrictModel):
     run_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     backend: Literal["docker", "process"] = "docker"
     quiet: bool = False
+    dry_run: bool = False
 
 
 def parse_param_flags(flags: list[str], params_file: Path | None) -> dict[str, Any]:
@@ -66,6 +67,9 @@ def run_local(
     backend: str = typer.Option("docker", "--backend", help="docker or process (no containers)"),
     run_id: str | None = typer.Option(None, "--run-id", help="name of the new run (default: generated)"),
     quiet: bool = typer.Option(False, "--quiet", help="no live progress"),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="load, validate and resolve the DAG, print the plan; run no task"
+    ),
 ) -> None:
     """Run FILE's DAG locally: parallel tasks, caching, resume, logs and a run record per run."""
     from rich.console import Console
@@ -83,12 +87,24 @@ def run_local(
         "run_id": run_id,
         "backend": backend,
         "quiet": quiet,
+        "dry_run": dry_run,
     }
     if max_parallel is not None:
         data["max_parallel"] = max_parallel
     cfg = validate(RunLocalConfig, data, "run-local options")
     if cfg.resume and cfg.run_id:
         raise ParameterError("--resume and --run-id exclude each other (a resumed run keeps its id)")
+    if cfg.dry_run:
+        from local_runner import spec
+        from local_runner.plan import make_plan
+        from local_runner.run_record import previous_parameters
+
+        pipeline = spec.load(cfg.file)
+        given = dict(cfg.parameters)
+        if cfg.resume:
+            given = {**previous_parameters(cfg.root, pipeline.name, cfg.resume), **given}
+        print(make_plan(pipeline, given).render())
+        return
     result = run_file(
         cfg.file,
         cfg.parameters,

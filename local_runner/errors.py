@@ -19,7 +19,7 @@ class UnsupportedFeatureError(RunnerError):
     def __init__(self, feature: str, where: str) -> None:
         super().__init__(
             f"unsupported KFP feature {feature!r} at {where}: the local runner cannot execute it "
-            "(see README, 'Local runner', for the supported subset)"
+            "(docs/local-runner.md lists the supported subset)"
         )
         self.feature = feature
         self.where = where

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 
 from local_runner.errors import SpecError
+
+# Group tasks kfp generates (left out of task ids); ".N" marks iteration N of a ParallelFor.
+_GROUP = re.compile(r"^(exit-handler|condition|condition-branches|for-loop)-\d+(\.\d+)?$")
+
+
+def task_id(prefix: str, name: str, loop_suffix: str) -> str:
+    """The id a task is shown and recorded under: its DAG path without kfp's group tasks, plus the
+    loop iteration(s) it belongs to (``outer/inner/train[2]``)."""
+    kept = [p for p in prefix.split("/") if p and not _GROUP.match(p)]
+    return "/".join([*kept, name]) + loop_suffix
 
 
 def topological_order(upstream: Mapping[str, Iterable[str]]) -> list[str]:

@@ -11,10 +11,12 @@ import contextlib
 import enum
 import glob
 import os
+import shutil
 import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -52,6 +54,9 @@ class Invocation:
     memory_limit_bytes: int | None = None
     accelerator_count: int = 0
     run_id: str = ""  # labels the container, so `docker ps --filter label=...run=ID` finds one run's tasks
+    # After a zero exit: (path the command wrote, where the runner wants it) pairs, for outputs written
+    # outside the mounted runs root (kfp's ``artifact.set_path``); copied before the container goes.
+    copy_out: Callable[[], list[tuple[str, str]]] | None = None
 
 
 @dataclass
@@ -74,6 +79,14 @@ class TaskHandler(Protocol):
 
     def run(self, inv: Invocation, cancel: threading.Event) -> Outcome:
         """Run one attempt to its end (or until ``cancel`` is set)."""
+        ...
+
+    def gpu_available(self) -> bool:
+        """True if a task asking for an accelerator can get one here."""
+        ...
+
+    def stop_all(self) -> None:
+        """Stop every command this handler started (Ctrl-C)."""
         ...
 
 
@@ -119,6 +132,13 @@ class DockerHandler:
             ) from None
         self._lock = threading.Lock()
         self._running: dict[str, Any] = {}
+        self._host_cpus: float | None = None
+
+    def host_cpus(self) -> float:
+        """CPUs the engine can give one container (Docker refuses a larger ``--cpus``)."""
+        if self._host_cpus is None:
+            self._host_cpus = float(self.client.info().get("NCPU") or os.cpu_count() or 1)
+        return self._host_cpus
 
     def preflight(self, images: list[str], need_gpu: bool) -> dict[str, str]:
         from docker.errors import ImageNotFound
@@ -133,12 +153,16 @@ class DockerHandler:
         if missing:
             names = ", ".join(missing)
             raise HostError(f"image(s) not found locally: {names}; " + BUILD_HINT.format(image=missing[0]))
-        if need_gpu and not gpu_present(self.client.info().get("Runtimes")):
+        if need_gpu and not self.gpu_available():
             raise HostError(
                 "a task requests an accelerator (GPU) but this machine has none (no /dev/nvidia* device "
                 "and no nvidia Docker runtime); run on a GPU machine or drop set_accelerator_type"
             )
         return digests
+
+    def gpu_available(self) -> bool:
+        """True if an NVIDIA device or an ``nvidia`` runtime of the engine exists."""
+        return gpu_present(self.client.info().get("Runtimes"))
 
     def run(self, inv: Invocation, cancel: threading.Event) -> Outcome:
         from docker.errors import APIError, DockerException
@@ -155,8 +179,18 @@ class DockerHandler:
             },
             "detach": True,
         }
+        notes = []
         if inv.cpu_limit:
-            kwargs["nano_cpus"] = int(inv.cpu_limit * 1e9)
+            cpus = inv.cpu_limit
+            if cpus > self.host_cpus():
+                # Vertex picks a machine with enough CPUs; here the machine is what it is. Docker refuses
+                # a limit above it, so the task gets every CPU there is, and its log says so.
+                cpus = self.host_cpus()
+                notes.append(
+                    f"local_runner: cpu limit {inv.cpu_limit:g} is more than this machine's {cpus:g} CPUs; "
+                    f"the container gets {cpus:g}\n"
+                )
+            kwargs["nano_cpus"] = int(cpus * 1e9)
         if inv.memory_limit_bytes:
             # Same limit for memory+swap, so the limit really holds.
             kwargs["mem_limit"] = inv.memory_limit_bytes
@@ -166,6 +200,8 @@ class DockerHandler:
         container = None
         try:
             with inv.log_path.open("ab") as log:
+                for note in notes:
+                    log.write(note.encode())
                 container = self.client.containers.create(inv.image, **kwargs)
                 with self._lock:
                     self._running[inv.task_id] = container
@@ -182,9 +218,15 @@ class DockerHandler:
                 if code != 0:
                     container.reload()
                     oom = bool(container.attrs.get("State", {}).get("OOMKilled"))
+                elif inv.copy_out is not None and not cancel.is_set():
+                    for src, dest in inv.copy_out():
+                        _copy_from_container(container, src, Path(dest))
         except (APIError, DockerException) as err:
             if cancel.is_set():
                 return Outcome(Status.CANCELLED, None, "cancelled")
+            if "executable file not found" in str(err):  # what a shell reports as exit 127
+                program = (inv.command or inv.args or ["(the image entrypoint)"])[0]
+                return Outcome(Status.FAILED, 127, f"{program!r} is not a program in image {inv.image}")
             return Outcome(Status.FAILED, None, f"docker error: {err}")
         finally:
             with self._lock:
@@ -213,6 +255,29 @@ class DockerHandler:
                 c.kill()
 
 
+def _copy_from_container(container: Any, src: str, dest: Path) -> None:
+    """Copy ``src`` (a file or folder inside a stopped container) to ``dest`` on the host."""
+    import io
+    import tarfile
+
+    stream, _ = container.get_archive(src)
+    data = io.BytesIO(b"".join(stream))
+    with tarfile.open(fileobj=data) as tar:
+        members = tar.getmembers()
+        top = members[0].name if members else ""
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        for m in members:
+            rel = m.name[len(top) :].lstrip("/")
+            target = dest / rel if rel else dest
+            if m.isdir():
+                target.mkdir(parents=True, exist_ok=True)
+            elif m.isfile():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                fh = tar.extractfile(m)
+                if fh is not None:
+                    target.write_bytes(fh.read())
+
+
 class ProcessHandler:
     """Runs the same resolved command lines as host processes, for machines without Docker.
 
@@ -233,6 +298,10 @@ class ProcessHandler:
             )
         # No image to pin: the cache keys on the host instead.
         return {image: f"process:{image}" for image in images}
+
+    def gpu_available(self) -> bool:
+        """True if an NVIDIA device node exists."""
+        return gpu_present()
 
     def run(self, inv: Invocation, cancel: threading.Event) -> Outcome:
         argv = [*inv.command, *inv.args]
@@ -270,6 +339,12 @@ class ProcessHandler:
             return Outcome(Status.CANCELLED, code, "stopped by Ctrl-C")
         if code != 0:
             return Outcome(Status.FAILED, code, _describe_exit(code, False, None))
+        for src, dest in inv.copy_out() if inv.copy_out is not None else []:
+            if Path(src).is_dir():
+                shutil.copytree(src, dest, dirs_exist_ok=True)
+            elif Path(src).is_file():
+                Path(dest).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src, dest)
         return Outcome(Status.SUCCEEDED, 0, "")
 
     @staticmethod
@@ -290,7 +365,7 @@ class ProcessHandler:
             self._kill(proc)
 
 
-def make_handler(backend: str) -> DockerHandler | ProcessHandler:
+def make_handler(backend: str) -> TaskHandler:
     """The handler for ``--backend docker|process``."""
     if backend == "docker":
         return DockerHandler()

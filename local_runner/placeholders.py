@@ -64,20 +64,27 @@ def provided_inputs(executor_input: dict[str, Any]) -> set[str]:
 
 
 def resolve_command(
-    items: Sequence[Any], executor_input: dict[str, Any], job: JobInfo, where: str = "command"
+    items: Sequence[Any],
+    executor_input: dict[str, Any],
+    job: JobInfo,
+    where: str = "command",
+    artifact_lists: frozenset[str] = frozenset(),
 ) -> list[str]:
     """Resolve every element of a container ``command`` or ``args`` list.
 
-    An ``IfPresent`` element may expand to several arguments or to none.
+    An ``IfPresent`` element may expand to several arguments or to none. ``artifact_lists`` names the
+    inputs declared as artifact lists (``Input[List[Dataset]]``): their whole-input placeholder renders
+    as a JSON list of artifacts, which is what KFP's containers read.
 
     Raises:
         PlaceholderError: a placeholder names an input or output the component does not have.
         UnsupportedFeatureError: a placeholder kind the runner does not implement.
     """
     present = provided_inputs(executor_input)
+    ctx = _Ctx(executor_input, job, present, where, artifact_lists)
     out: list[str] = []
     for item in items:
-        resolved = _resolve_element(item, executor_input, job, present, where)
+        resolved = _resolve_element(item, ctx)
         if resolved is None:
             continue
         if isinstance(resolved, list):
@@ -87,11 +94,18 @@ def resolve_command(
     return out
 
 
-def _resolve_element(
-    item: Any, ei: dict[str, Any], job: JobInfo, present: set[str], where: str
-) -> str | list[str] | None:
+@dataclass(frozen=True)
+class _Ctx:
+    ei: dict[str, Any]
+    job: JobInfo
+    present: set[str]
+    where: str
+    lists: frozenset[str]
+
+
+def _resolve_element(item: Any, ctx: _Ctx) -> str | list[str] | None:
     if isinstance(item, dict):
-        return _resolve_struct(item, ei, job, present, where)
+        return _resolve_struct(item, ctx)
     if not isinstance(item, str):
         return render_value(item)
     stripped = item.lstrip()
@@ -99,51 +113,55 @@ def _resolve_element(
         try:
             struct = json.loads(item)
         except json.JSONDecodeError as err:
-            raise PlaceholderError(f"{where}: malformed structured placeholder {item!r}: {err}") from None
-        return _resolve_struct(struct, ei, job, present, where)
-    return resolve_string(item, ei, job, where)
+            raise PlaceholderError(f"{ctx.where}: malformed structured placeholder {item!r}: {err}") from None
+        return _resolve_struct(struct, ctx)
+    return resolve_string(item, ctx.ei, ctx.job, ctx.where, ctx.lists)
 
 
-def _resolve_struct(
-    struct: Any, ei: dict[str, Any], job: JobInfo, present: set[str], where: str
-) -> str | list[str] | None:
+def _resolve_struct(struct: Any, ctx: _Ctx) -> str | list[str] | None:
     if isinstance(struct, str):
-        return resolve_string(struct, ei, job, where)
+        return resolve_string(struct, ctx.ei, ctx.job, ctx.where, ctx.lists)
     if not isinstance(struct, dict) or len(struct) != 1:
-        raise PlaceholderError(f"{where}: malformed structured placeholder {struct!r}")
+        raise PlaceholderError(f"{ctx.where}: malformed structured placeholder {struct!r}")
     kind, body = next(iter(struct.items()))
     if kind == "Concat":
         parts = []
         for part in body:
-            r = _resolve_struct(part, ei, job, present, where)
+            r = _resolve_struct(part, ctx)
             if isinstance(r, list):
                 parts.extend(r)
             elif r is not None:
                 parts.append(r)
         return "".join(parts)
     if kind == "IfPresent":
-        branch = body.get("Then") if body.get("InputName") in present else body.get("Else")
+        branch = body.get("Then") if body.get("InputName") in ctx.present else body.get("Else")
         if branch is None:
             return None
         if isinstance(branch, list):
             out: list[str] = []
             for part in branch:
-                r = _resolve_struct(part, ei, job, present, where)
+                r = _resolve_struct(part, ctx)
                 if isinstance(r, list):
                     out.extend(r)
                 elif r is not None:
                     out.append(r)
             return out
-        return _resolve_struct(branch, ei, job, present, where)
-    raise UnsupportedFeatureError(f"structured placeholder {kind!r}", where)
+        return _resolve_struct(branch, ctx)
+    raise UnsupportedFeatureError(f"structured placeholder {kind!r}", ctx.where)
 
 
-def resolve_string(text: str, ei: dict[str, Any], job: JobInfo, where: str = "command") -> str:
+def resolve_string(
+    text: str,
+    ei: dict[str, Any],
+    job: JobInfo,
+    where: str = "command",
+    artifact_lists: frozenset[str] = frozenset(),
+) -> str:
     """Replace every ``{{$...}}`` placeholder inside ``text``."""
-    return _PLACEHOLDER.sub(lambda m: _lookup(m.group(1), ei, job, where), text)
+    return _PLACEHOLDER.sub(lambda m: _lookup(m.group(1), ei, job, where, artifact_lists), text)
 
 
-def _lookup(body: str, ei: dict[str, Any], job: JobInfo, where: str) -> str:
+def _lookup(body: str, ei: dict[str, Any], job: JobInfo, where: str, lists: frozenset[str]) -> str:
     simple = {
         "": lambda: json.dumps(ei),
         ".pipeline_job_name": lambda: job.job_name,
@@ -155,6 +173,7 @@ def _lookup(body: str, ei: dict[str, Any], job: JobInfo, where: str) -> str:
         ".pipeline_job_create_time_utc": lambda: job.create_time_utc,
         ".pipeline_job_schedule_time_utc": lambda: job.create_time_utc,
         ".outputs.output_file": lambda: str(ei.get("outputs", {}).get("outputFile", "")),
+        ".outputMetadataUri": lambda: str(ei.get("outputs", {}).get("outputFile", "")),
     }
     if body in simple:
         return simple[body]()
@@ -168,12 +187,10 @@ def _lookup(body: str, ei: dict[str, Any], job: JobInfo, where: str) -> str:
         values = ei.get("inputs", {}).get("parameterValues", {})
         if attr is not None:
             raise UnsupportedFeatureError(f"placeholder {{{{${body}}}}}", where)
-        if values.get(name) is None:
-            raise PlaceholderError(
-                f"{where}: input parameter {name!r} has no value (it is optional and was not given; "
-                "wrap it in IfPresent)"
-            )
-        return render_value(values[name])
+        if name not in values:
+            raise PlaceholderError(f"{where}: input parameter {name!r} has no value")
+        # An optional input left unset is null in the executor input, and renders as kfp.local does.
+        return "null" if values[name] is None else render_value(values[name])
     if side == "outputs" and kind == "parameters":
         spec = ei.get("outputs", {}).get("parameters", {}).get(name)
         if spec is None or attr != "output_file":
@@ -186,7 +203,9 @@ def _lookup(body: str, ei: dict[str, Any], job: JobInfo, where: str) -> str:
         raise PlaceholderError(f"{where}: {what} artifact {name!r} has no value ({{{{${body}}}}})")
     arts = group.get("artifacts") or []
     if attr is None:
-        return json.dumps(group)
+        # A list input renders as the list of its artifacts (what KFP's containers read); a single
+        # artifact as its ArtifactList message.
+        return json.dumps(arts if side == "inputs" and name in lists else group)
     if len(arts) != 1:
         raise PlaceholderError(
             f"{where}: {{{{${body}}}}} needs exactly one artifact, {name!r} holds {len(arts)} "

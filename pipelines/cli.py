@@ -106,31 +106,56 @@ def pipeline_submit(
     pipeline_root: str = typer.Option(
         ..., "--pipeline-root", help="gs://BUCKET/PATH for the run's artifacts"
     ),
-    service_account: str = typer.Option(..., "--service-account", help="service account the run acts as"),
+    service_account: str | None = typer.Option(
+        None, "--service-account", help="service account the run acts as (required)"
+    ),
     config: Path | None = _RUN_CONFIG,
     param: list[str] = _RUN_PARAM,
     label: list[str] = _RUN_LABEL,
     no_cache: bool = typer.Option(False, "--no-cache", help="run every step, reuse no cached result"),
     display_name: str | None = _DISPLAY_NAME,
     wait: bool = typer.Option(False, "--wait", help="wait until the run ends; exit 2 if it failed"),
+    check: bool = typer.Option(
+        False,
+        "--check",
+        help="first verify the pipeline root bucket (exists, writable), the images (pushed to a registry) "
+        "and the service account; report every problem and exit 2 without submitting",
+    ),
     api_endpoint: str | None = _ENDPOINT,
     storage_endpoint: str | None = _STORAGE,
 ) -> None:
     """Submit a compiled pipeline as a Vertex AI PipelineJob."""
-    from pipelines.vertex import Target, submit
+    from campaignlab.errors import ConfigError
+    from pipelines.vertex import Target, read_template, submit
 
     target = Target.from_options(project, region, api_endpoint, storage_endpoint)
+    parameters: dict[str, Any] = {}
+    problems: list[str] = []
+    try:
+        parameters = _run_parameters(template, config, param)
+    except ConfigError as err:
+        if not check or not Path(template).is_file():
+            raise
+        read_template(template)  # a file that is not a compiled pipeline fails on its own
+        problems.append(f"run parameters: {err}")
     result = submit(
         target,
         template,
         pipeline_root=pipeline_root,
         service_account=service_account,
-        parameters=_run_parameters(template, config, param),
+        parameters=parameters,
         labels=_labels(label),
         enable_caching=False if no_cache else None,
         display_name=display_name,
         wait=wait,
+        check=check,
+        known_problems=problems,
     )
+    if check:
+        typer.echo(
+            f"submit --check: ok (gs://{pipeline_root.removeprefix('gs://').split('/')[0]} writable, "
+            "every image in a registry, service account set)"
+        )
     typer.echo(f"{result['name']}: {result['state']}\n{result['console']}")
 
 

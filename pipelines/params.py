@@ -17,6 +17,7 @@ from pydantic import ConfigDict, StrictBool, StrictStr, create_model
 
 from campaignlab.config import StrictModel, read_yaml, validate
 from campaignlab.errors import ConfigError
+from pipelines import resources
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
@@ -57,7 +58,7 @@ def model_from_signature(name: str, func: Any, *, require: bool = False) -> type
     fields: dict[str, Any] = {}
     for p in inspect.signature(func).parameters.values():
         default = (... if require else None) if p.default is inspect.Parameter.empty else p.default
-        fields[p.name] = (_python_type(p.annotation), default)
+        fields[p.name] = (resources.field_type(p.name, _python_type(p.annotation)), default)
     return create_model(f"{name}_params", __base__=_Params, **fields)
 
 
@@ -66,7 +67,7 @@ def model_from_spec(spec: dict[str, Any], name: str = "pipeline") -> type[Strict
     params = (spec.get("root", {}).get("inputDefinitions", {}) or {}).get("parameters", {}) or {}
     fields: dict[str, Any] = {}
     for pname, p in params.items():
-        py = _SPEC_TYPES.get(p.get("parameterType", ""), Any)
+        py = resources.field_type(pname, _SPEC_TYPES.get(p.get("parameterType", ""), Any))
         optional = p.get("isOptional", False) or "defaultValue" in p
         fields[pname] = (py, None if optional else ...)
     return create_model(f"{name}_params", __base__=_Params, **fields)
@@ -97,10 +98,24 @@ def load_run_parameters(
     data.update(parse_overrides(overrides))
     checked = validate(model, data, source=source)
     # Only what the user set is sent: the spec's defaults stay the single source of the rest.
-    return {k: v for k, v in checked.model_dump().items() if k in data}
+    given = {k: v for k, v in checked.model_dump().items() if k in data}
+    resources.check(given)
+    return given
 
 
 def default_config(name: str) -> Path | None:
     """``pipelines/configs/NAME.yaml`` if it exists."""
     path = CONFIG_DIR / f"{name}.yaml"
     return path if path.is_file() else None
+
+
+def run_defaults(name: str) -> dict[str, Any]:
+    """The default run parameters of pipeline ``name``: ``pipelines/configs/NAME.yaml``.
+
+    The pipeline's signature takes its defaults from here (the one place they are written), so the
+    Python DSL, a plain ``kfp`` compile and ``campaignlab pipeline compile`` agree.
+    """
+    path = default_config(name)
+    if path is None:
+        raise ConfigError(f"pipeline {name!r} has no run config {str(CONFIG_DIR / (name + '.yaml'))!r}")
+    return read_yaml(path)

@@ -173,6 +173,125 @@ def check_pipeline_root(root: str) -> str:
     return root
 
 
+_SA_RE = re.compile(
+    r"^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z][a-z0-9-]{4,28}[a-z0-9]\.iam\.gserviceaccount\.com$"
+    r"|^\d+-compute@developer\.gserviceaccount\.com$"
+)
+_CHECK_OBJECT = ".campaignlab-submit-check"
+
+
+class CheckFailed(CampaignlabError):
+    """``submit --check`` found problems that would make the run fail after queueing (all listed)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"submit --check: {len(problems)} problem(s), nothing was submitted:\n{lines}")
+
+
+def image_problems(spec: dict[str, Any]) -> list[str]:
+    """Images of the compiled spec that Vertex AI cannot pull: tags without a registry host.
+
+    A registry reference starts with a host (a first path part holding ``.`` or ``:``, such as
+    ``us-docker.pkg.dev/PROJECT/REPO/campaignlab-core:TAG``); ``campaignlab-core:0.1.0-abc``, what
+    ``make images`` builds, exists only in the local Docker engine, and ``localhost:5000/...`` only here.
+    """
+    steps: dict[str, list[str]] = {}
+    for name, executor in (spec.get("deploymentSpec", {}).get("executors", {}) or {}).items():
+        image = (executor.get("container") or {}).get("image")
+        if image:
+            steps.setdefault(image, []).append(name.removeprefix("exec-"))
+    problems = []
+    for image, used_by in sorted(steps.items()):
+        host = image.split("/", 1)[0] if "/" in image else ""
+        if host and ("." in host or ":" in host) and not host.startswith(("localhost", "127.")):
+            continue
+        problems.append(
+            f"image {image!r} (steps {', '.join(sorted(used_by))}) is a local tag Vertex AI cannot pull: "
+            "push the images (REGISTRY=REGION-docker.pkg.dev/PROJECT/REPO PUSH=1 bash containers/build.sh) "
+            "and compile with `campaignlab pipeline compile NAME --registry "
+            "REGION-docker.pkg.dev/PROJECT/REPO`"
+        )
+    return problems
+
+
+def service_account_problems(service_account: str | None, project: str) -> list[str]:
+    """A run needs a service account that is a service-account e-mail address."""
+    if not service_account:
+        return [
+            "service account: not set; pass --service-account NAME@PROJECT.iam.gserviceaccount.com (the "
+            f"account the run acts as; it needs roles/aiplatform.user and write access to the pipeline "
+            f"root), e.g. `gcloud iam service-accounts create campaignlab-runner --project {project}`"
+        ]
+    if not _SA_RE.match(service_account):
+        return [
+            f"service account: got {service_account!r} -> expected a service-account e-mail address "
+            "NAME@PROJECT.iam.gserviceaccount.com"
+        ]
+    return []
+
+
+def bucket_problems(target: Target, pipeline_root: str) -> list[str]:
+    """Check that the pipeline root's bucket exists and that the caller can write to it.
+
+    Writes a small object under the root and deletes it (google-cloud-storage). The run's service
+    account writes there too: grant it roles/storage.objectAdmin on the bucket.
+    """
+    from google.api_core import exceptions as gexc
+    from google.auth import exceptions as auth_exc
+    from google.cloud import storage
+
+    bucket_name, _, prefix = pipeline_root.removeprefix("gs://").partition("/")
+    endpoint = target.storage_endpoint
+    options = {"api_endpoint": endpoint} if endpoint else None
+    credentials = None
+    if endpoint and endpoint.startswith("http://"):
+        from google.auth.credentials import AnonymousCredentials
+
+        credentials = AnonymousCredentials()
+    grant = (
+        f"grant it with `gcloud storage buckets add-iam-policy-binding gs://{bucket_name} "
+        "--member=serviceAccount:SA --role=roles/storage.objectAdmin` (for you and for the run's service "
+        "account)"
+    )
+    try:
+        client = storage.Client(project=target.project, credentials=credentials, client_options=options)
+        bucket = client.lookup_bucket(bucket_name)
+        if bucket is None:
+            return [
+                f"pipeline root: bucket {bucket_name!r} does not exist; create it in {target.region} "
+                f"(`gcloud storage buckets create gs://{bucket_name} --project {target.project} "
+                f"--location {target.region}`) or pass another --pipeline-root"
+            ]
+        blob = bucket.blob(f"{prefix.strip('/')}/{_CHECK_OBJECT}".lstrip("/"))
+        blob.upload_from_string(b"campaignlab submit --check\n", content_type="text/plain")
+        blob.delete()
+    except gexc.Forbidden as err:
+        return [f"pipeline root: cannot write to gs://{bucket_name} ({err.message}); {grant}"]
+    except gexc.GoogleAPICallError as err:
+        return [f"pipeline root: checking gs://{bucket_name} failed: {err.message or err}"]
+    except auth_exc.DefaultCredentialsError as err:
+        return [f"pipeline root: no Google Cloud credentials to check gs://{bucket_name} ({err}); run "
+                "`gcloud auth application-default login`"]  # fmt: skip
+    return []
+
+
+def check_submission(
+    target: Target, spec: dict[str, Any], *, pipeline_root: str, service_account: str | None
+) -> list[str]:
+    """Everything ``submit --check`` verifies, every problem at once (an empty list: all fine)."""
+    problems = []
+    try:
+        check_pipeline_root(pipeline_root)
+    except ConfigError as err:
+        problems.append(str(err))
+    else:
+        problems += bucket_problems(target, pipeline_root)
+    problems += image_problems(spec)
+    problems += service_account_problems(service_account, target.project)
+    return problems
+
+
 def _job(
     template: str | Path,
     spec: dict[str, Any],
@@ -201,16 +320,35 @@ def submit(
     template: str | Path,
     *,
     pipeline_root: str,
-    service_account: str,
+    service_account: str | None,
     parameters: dict[str, Any],
     labels: dict[str, str] | None = None,
     enable_caching: bool | None = None,
     display_name: str | None = None,
     wait: bool = False,
+    check: bool = False,
+    known_problems: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Create a PipelineJob (and wait for it with ``wait``); return its name, state and console URL."""
+    """Create a PipelineJob (and wait for it with ``wait``); return its name, state and console URL.
+
+    With ``check``, first verify what would fail the run only after it queued (see
+    :func:`check_submission`); any problem, with ``known_problems`` found by the caller (e.g. a bad run
+    parameter), raises :class:`CheckFailed` listing them all, and nothing is submitted.
+    """
     spec = read_template(template)
+    if check:
+        problems = list(known_problems or [])
+        problems += check_submission(
+            target, spec, pipeline_root=pipeline_root, service_account=service_account
+        )
+        if problems:
+            raise CheckFailed(problems)
     check_pipeline_root(pipeline_root)
+    if not service_account:
+        raise ConfigError(
+            "--service-account: not set -> expected the service account the run acts as "
+            "(NAME@PROJECT.iam.gserviceaccount.com)"
+        )
     labels = check_labels(labels or {})
     with _session(target), _quiet_client_logs():
         job = _job(

@@ -13,13 +13,15 @@ if [[ "${1:-}" == "--fast" ]]; then
   shift
   set -- -m "not docker and not slow" "$@"
 fi
-# Real parts: the Docker engine and the project images, Chromium for the web pages, PostgreSQL binaries.
+# Real parts: the Docker engine and the project images, Chromium for the web pages, PostgreSQL binaries,
+# libfuse for the Cloud Storage FUSE test.
 if [[ $fast == 0 ]]; then
   bash scripts/docker-setup.sh
   step "image build (containers/build.sh)" bash containers/build.sh
 fi
 bash scripts/ensure-chromium.sh
 bash scripts/ensure-postgres.sh
+bash scripts/ensure-fuse.sh
 lint() { "$BIN/ruff" check . && "$BIN/ruff" format --check . && "$BIN/mypy"; }
 step "lint (ruff, mypy)" lint
 set +e

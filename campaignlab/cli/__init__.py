@@ -1,9 +1,9 @@
 """The one command-line app: ``campaignlab generate|verify|calibrate|embed|train|...``.
 
-One module per area (:mod:`.synth`, :mod:`.features`, :mod:`.models`, :mod:`.evaluation`,
-:mod:`.federated`, :mod:`.leaderboard`, :mod:`.serving`); each command builds one pydantic config
-(``--config`` YAML, then flags on top), turns bad input into a one-line error on stderr with exit code 2,
-and writes its outputs atomically.
+One module per area (:mod:`.synth`, :mod:`.ingest`, :mod:`.features`, :mod:`.models`, :mod:`.evaluation`,
+:mod:`.federated`, :mod:`.registry`, :mod:`.leaderboard`, :mod:`.serving`); each command builds one pydantic config
+(``--config`` YAML, then flags on top), turns bad input into a one-line error on stderr with exit
+code 2, and writes its outputs atomically.
 
 Commands of packages that build on the core (``pipelines``: compile/submit/schedule; ``local_runner``:
 ``pipeline run-local``) join through the ``campaignlab.cli`` entry-point group when those packages are
@@ -16,12 +16,12 @@ from importlib.metadata import entry_points
 
 import typer
 
-from campaignlab.cli import evaluation, features, federated, leaderboard, models, serving, synth
+from campaignlab.cli import evaluation, features, federated, ingest, leaderboard, models, registry, serving, synth
 
 PLUGIN_GROUP = "campaignlab.cli"
 """Entry-point group: each entry point is a ``register(app: typer.Typer) -> None`` function."""
 
-_AREAS = (synth, features, models, evaluation, federated, serving)
+_AREAS = (synth, ingest, features, models, evaluation, federated, registry, serving)
 
 
 def build_app(plugins: bool = True) -> typer.Typer:
@@ -34,6 +34,7 @@ def build_app(plugins: bool = True) -> typer.Typer:
     )
     for area in _AREAS:
         app.registered_commands.extend(area.app.registered_commands)
+        app.registered_groups.extend(area.app.registered_groups)
     app.add_typer(leaderboard.app, name="leaderboard")
     if plugins:
         for ep in sorted(entry_points(group=PLUGIN_GROUP), key=lambda e: e.name):

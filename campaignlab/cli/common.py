@@ -21,6 +21,8 @@ from campaignlab.errors import CampaignlabError
 F = TypeVar("F", bound=Callable[..., Any])
 M = TypeVar("M", bound=BaseModel)
 
+CONFIG_HELP = "YAML file with any field of this command's config; flags given here win over it"
+
 
 def handle_errors(fn: F) -> F:
     """Turn :class:`CampaignlabError` into ``error: ...`` on stderr and exit code 2."""
@@ -41,14 +43,15 @@ def echo_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
 
 
-def command_config(model: type[M], config: Path | None, **flags: Any) -> M:
+def command_config(config_model: type[M], config: Path | None, /, **flags: Any) -> M:
     """The one way a command builds its config: the ``--config`` YAML file, then the flags on top.
 
-    Flags left at ``None`` are not given and do not override the file; nested mappings merge.
+    Each keyword is a field of ``config_model`` with the flag's name. Flags left at ``None`` are not
+    given and do not override the file; nested mappings merge.
     """
     from campaignlab.config import load_config
 
-    return load_config(model, config, **flags)
+    return load_config(config_model, config, **flags)
 
 
 def subgroup(app: typer.Typer, name: str, help: str) -> typer.Typer:

@@ -3,83 +3,76 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import typer
 
-from campaignlab.cli.common import handle_errors
+from campaignlab.cli.common import CONFIG_HELP, command_config, handle_errors
 
 app = typer.Typer()
+_CONFIG = typer.Option(None, "--config", help=CONFIG_HELP)
 
 
 @app.command()
 @handle_errors
 def compare(
     metrics: list[str] = typer.Option(
-        ..., "--metrics", help="NAME=DIR[#SECTION]: a candidate's evaluation folder (repeat)"
+        [], "--metrics", help="NAME=DIR[#SECTION]: a candidate's evaluation folder (repeat)"
     ),
-    out: Path = typer.Option(..., "--out", help="folder for best.json, summary.md/.html, comparison.png"),
+    out: Path | None = typer.Option(
+        None, "--out", help="folder for best.json, summary.md/.html, comparison.png"
+    ),
     model: list[str] = typer.Option([], "--model", help="NAME=DIR: a candidate's model folder (repeat)"),
     model_out: Path | None = typer.Option(None, "--model-out", help="copy the best model folder here"),
     champion: Path | None = typer.Option(None, "--champion", help="the champion's evaluation folder"),
-    margin: float = typer.Option(0.0, "--margin", help="macro-F1 points the best must beat the champion by"),
+    margin: float | None = typer.Option(
+        None, "--margin", help="macro-F1 points the best must beat the champion by"
+    ),
     promote_out: Path | None = typer.Option(None, "--promote-out", help="write true/false here"),
     markdown_out: Path | None = typer.Option(None, "--markdown-out", help="also copy summary.md here"),
     html_out: Path | None = typer.Option(None, "--html-out", help="also copy summary.html here"),
+    config: Path | None = _CONFIG,
 ) -> None:
     """Pick the best model by macro F1; with --champion, decide whether to promote it."""
-    import shutil
-
-    from campaignlab.config import validate
-    from campaignlab.evaluation.compare import CompareConfig, parse_pairs
+    from campaignlab.evaluation.compare import CompareConfig, markdown_table, parse_pairs
     from campaignlab.evaluation.compare import compare as run
 
-    data = {
-        "metrics": parse_pairs(metrics, "--metrics"),
-        "models": parse_pairs(model, "--model"),
-        "out": out,
-        "model_out": model_out,
-        "champion": champion,
-        "margin": margin,
-        "promote_out": promote_out,
-    }
-    result = run(validate(CompareConfig, data, "options"))
-    for src, dest in (("summary.md", markdown_out), ("summary.html", html_out)):
-        if dest is not None:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(out / src, dest)
-    typer.echo(markdown_table_text(result))
-
-
-def markdown_table_text(result: dict[str, Any]) -> str:
-    from campaignlab.evaluation.compare import markdown_table
-
-    return markdown_table(result)
+    cfg = command_config(
+        CompareConfig,
+        config,
+        metrics=parse_pairs(metrics, "--metrics") or None,
+        models=parse_pairs(model, "--model") or None,
+        out=out,
+        model_out=model_out,
+        champion=champion,
+        margin=margin,
+        promote_out=promote_out,
+        markdown_out=markdown_out,
+        html_out=html_out,
+    )
+    typer.echo(markdown_table(run(cfg)))
 
 
 @app.command()
 @handle_errors
 def register(
-    model: Path = typer.Option(..., "--model", help="model folder to register"),
-    metrics: Path = typer.Option(..., "--metrics", help="its evaluation folder (metrics.json)"),
-    out: Path = typer.Option(..., "--out", help="registered copy"),
-    name: str = typer.Option("champion", "--name", help="registered model name"),
-    registry_dir: str = typer.Option("", "--registry-dir", help="also copy here (e.g. /gcs/BUCKET/models/x)"),
+    model: Path | None = typer.Option(None, "--model", help="model folder to register"),
+    metrics: Path | None = typer.Option(None, "--metrics", help="its evaluation folder (metrics.json)"),
+    out: Path | None = typer.Option(None, "--out", help="registered copy"),
+    name: str | None = typer.Option(None, "--name", help="registered model name (default champion)"),
+    registry_dir: str | None = typer.Option(
+        None, "--registry-dir", help="also copy here (e.g. /gcs/BUCKET/models/x)"
+    ),
+    config: Path | None = _CONFIG,
 ) -> None:
     """Register a model (a promoted challenger): copy it with its metrics and a registered.json."""
-    from campaignlab.config import validate
     from campaignlab.evaluation.compare import RegisterConfig
     from campaignlab.evaluation.compare import register as run
 
-    data = {
-        "model": model,
-        "metrics": metrics,
-        "out": out,
-        "name": name,
-        "registry_dir": registry_dir or None,
-    }
-    record = run(validate(RegisterConfig, data, "options"))
-    typer.echo(f"registered {record['name']} (macro F1 {record['macro_f1']:.4f}) at {out}")
+    cfg = command_config(
+        RegisterConfig, config, model=model, metrics=metrics, out=out, name=name, registry_dir=registry_dir
+    )
+    record = run(cfg)
+    typer.echo(f"registered {record['name']} (macro F1 {record['macro_f1']:.4f}) at {cfg.out}")
 
 
 @app.command("kfp-metadata")

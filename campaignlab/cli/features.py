@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import typer
 
-from campaignlab.cli.common import handle_errors
+from campaignlab.cli.common import CONFIG_HELP, command_config, handle_errors
 
 app = typer.Typer()
 
@@ -18,8 +17,8 @@ def embed(
     dataset: Path = typer.Argument(..., help="dataset folder written by `generate`"),
     out: Path = typer.Option(..., "--out", help="features folder to write (replaced atomically)"),
     encoder: str | None = typer.Option(None, "--encoder", help="local (offline MiniLM) or vertex"),
-    task: str | None = typer.Option(
-        None, "--task", help="vertex task type, e.g. CLASSIFICATION or SEMANTIC_SIMILARITY"
+    task_type: str | None = typer.Option(
+        None, "--task-type", help="vertex task type, e.g. CLASSIFICATION or SEMANTIC_SIMILARITY"
     ),
     dim: int | None = typer.Option(None, "--dim", help="text vector size (vertex 1..768; local 384)"),
     pdfm: Path | None = typer.Option(None, "--pdfm", help="PDFM ZIP table (default: offline stand-in)"),
@@ -31,25 +30,31 @@ def embed(
         None, "--vertex-endpoint", help="Vertex base URL (default $CAMPAIGNLAB_VERTEX_ENDPOINT or Google's)"
     ),
     vertex_project: str | None = typer.Option(None, "--vertex-project", help="default $GOOGLE_CLOUD_PROJECT"),
-    vertex_location: str | None = typer.Option(None, "--vertex-location", help="default us-central1"),
+    vertex_location: str | None = typer.Option(None, "--vertex-location", help="Vertex region"),
     vertex_concurrency: int | None = typer.Option(None, "--vertex-concurrency", help="requests in flight"),
-    config: Path | None = typer.Option(None, "--config", help="YAML with any EmbedConfig field"),
+    config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
     quiet: bool = typer.Option(False, help="no progress bar"),
 ) -> None:
     """Embed a dataset's texts and ZIPs into features.parquet + manifest.json."""
-    from campaignlab.config import deep_merge, read_yaml, validate
     from campaignlab.features.embed import EmbedConfig
     from campaignlab.features.embed import run as run_embed
     from campaignlab.progress import progress_bar
 
     vertex = {"endpoint": vertex_endpoint, "project": vertex_project, "location": vertex_location,
               "concurrency": vertex_concurrency}  # fmt: skip
-    flags: dict[str, Any] = {"encoder": encoder, "task_type": task, "dim": dim, "pdfm": pdfm,
-                             "cache_dir": cache_dir, "backend": backend, "batch_size": batch_size,
-                             "use_cache": False if no_cache else None,
-                             "vertex": {k: v for k, v in vertex.items() if v is not None}}  # fmt: skip
-    data = deep_merge(read_yaml(config) if config else {}, {k: v for k, v in flags.items() if v is not None})
-    cfg = validate(EmbedConfig, data, str(config) if config else "options")
+    cfg = command_config(
+        EmbedConfig,
+        config,
+        encoder=encoder,
+        task_type=task_type,
+        dim=dim,
+        pdfm=pdfm,
+        cache_dir=cache_dir,
+        backend=backend,
+        batch_size=batch_size,
+        use_cache=False if no_cache else None,
+        vertex={k: v for k, v in vertex.items() if v is not None},
+    )
     with progress_bar(not quiet) as update:
         m = run_embed(cfg, dataset, out, progress=update)
     dims = ", ".join(f"{k} {v}" for k, v in m["dimensions"].items())

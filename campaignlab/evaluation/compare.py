@@ -28,7 +28,7 @@ from pydantic import Field, field_validator
 from campaignlab import LABEL_NAMES
 from campaignlab.config import StrictModel
 from campaignlab.errors import ConfigError, DataError
-from campaignlab.io import atomic_dir, atomic_write_bytes, read_json, write_json
+from campaignlab.io import atomic_dir, atomic_write_bytes, read_json, require_complete, write_json
 
 
 class CompareConfig(StrictModel):
@@ -42,6 +42,8 @@ class CompareConfig(StrictModel):
         champion: evaluation folder of the current champion (optional).
         margin: macro-F1 points the best candidate must beat the champion by to be promoted.
         promote_out: file to write ``true``/``false`` into (a KFP output parameter).
+        markdown_out: also copy ``summary.md`` here (a KFP Markdown artifact).
+        html_out: also copy ``summary.html`` here (a KFP HTML artifact).
     """
 
     metrics: dict[str, Path] = Field(min_length=1)
@@ -51,6 +53,8 @@ class CompareConfig(StrictModel):
     champion: Path | None = None
     margin: float = Field(default=0.0, ge=0.0, le=1.0)
     promote_out: Path | None = None
+    markdown_out: Path | None = None
+    html_out: Path | None = None
 
     @field_validator("metrics", "models")
     @classmethod
@@ -79,6 +83,8 @@ def _read_metrics(folder: Path, who: str) -> dict[str, Any]:
     (e.g. ``RUN#federated.final`` and ``RUN#centralized`` of a ``campaignlab federate`` run)."""
     text, _, key = str(folder).partition("#")
     folder = Path(text)
+    if folder.is_dir():
+        require_complete(folder, f"{who}: evaluation folder", needs=("metrics.json",))
     path = folder / "metrics.json" if folder.is_dir() else folder
     if not path.is_file():
         raise DataError(
@@ -240,6 +246,8 @@ def compare(cfg: CompareConfig) -> dict[str, Any]:
         src = cfg.models[best["name"]]
         if not src.exists():
             raise DataError(f"model of {best['name']!r}: {str(src)!r} does not exist")
+        if src.is_dir():
+            require_complete(src, f"model folder of {best['name']!r}")
         with atomic_dir(cfg.model_out) as tmp:
             if src.is_dir():
                 shutil.copytree(src, tmp, dirs_exist_ok=True)
@@ -248,6 +256,9 @@ def compare(cfg: CompareConfig) -> dict[str, Any]:
             write_json(tmp / "selected.json", {"name": best["name"], "macro_f1": best["macro_f1"]})
     if cfg.promote_out is not None:
         atomic_write_bytes(cfg.promote_out, b"true" if promote else b"false")
+    for src_name, dest in (("summary.md", cfg.markdown_out), ("summary.html", cfg.html_out)):
+        if dest is not None:
+            atomic_write_bytes(dest, (cfg.out / src_name).read_bytes())
     return result
 
 
@@ -260,6 +271,11 @@ class RegisterConfig(StrictModel):
     out: Path
     registry_dir: Path | None = None
 
+    @field_validator("registry_dir", mode="before")
+    @classmethod
+    def _empty_is_none(cls, v: Any) -> Any:
+        return None if v == "" else v  # a pipeline passes "" for "no registry folder"
+
 
 def register(cfg: RegisterConfig) -> dict[str, Any]:
     """Copy the model folder and its metrics.json to ``out`` (and ``registry_dir``) with registered.json.
@@ -268,6 +284,7 @@ def register(cfg: RegisterConfig) -> dict[str, Any]:
     """
     if not cfg.model.is_dir():
         raise DataError(f"model: {str(cfg.model)!r} is not a model folder")
+    require_complete(cfg.model, "model folder")
     metrics = _read_metrics(cfg.metrics, "metrics")
     record = {
         "name": cfg.name,

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from campaignlab.errors import DataError
-from campaignlab.io import atomic_write_bytes, read_json, write_json
+from campaignlab.io import atomic_write_bytes, read_json, require_complete, write_json
 
 
 def metrics_metadata(eval_dir: Path) -> dict[str, float]:
@@ -79,8 +79,7 @@ def publish(
         The executor output written (empty when no usable executor input was given: running
         outside a KFP launcher, e.g. by hand, is fine and just skips the metadata).
     """
-    if not (eval_dir / "metrics.json").is_file():
-        raise DataError(f"{str(eval_dir)!r} is not an evaluation folder (no metrics.json)")
+    require_complete(eval_dir, "evaluation folder", needs=("metrics.json",))
     scalar = metrics_metadata(eval_dir)
     confusion = confusion_metadata(eval_dir)
     if metrics is not None:

@@ -3,7 +3,9 @@
 Evaluation folder:
 
 * ``metrics.json``: ``macro_f1``, ``per_class_f1`` (``negative``, ``average``, ``positive``),
-  ``weighted_f1``, ``accuracy``, ``confusion_matrix`` (rows true, columns predicted);
+  ``weighted_f1`` (support-weighted), ``priority_weighted_f1`` (0.5 Positive + 0.4 Negative + 0.1
+  Average), ``accuracy``, ``confusion_matrix`` (rows true, columns predicted), from
+  :mod:`campaignlab.evaluation.metrics`;
 * ``kfp_metrics.json``: the scalar metrics as one flat ``{name: float}`` mapping (each pair is one
   ``Metrics.log_metric`` call of a KFP ``Metrics`` artifact);
 * ``confusion_matrix.json``: ``{"categories": [...], "matrix": [[...]]}``, the arguments of a KFP
@@ -24,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 
 from campaignlab import LABEL_NAMES
-from campaignlab.evaluation.metrics import classification_metrics, priority_weighted_f1
+from campaignlab.evaluation.metrics import classification_metrics
 from campaignlab.evaluation.plots import confusion_matrix_plot
 from campaignlab.io import write_json, write_parquet
 
@@ -48,6 +50,7 @@ def kfp_metrics(metrics: dict[str, Any], extra: dict[str, float] | None = None) 
     flat = {
         "macro_f1": metrics["macro_f1"],
         "weighted_f1": metrics["weighted_f1"],
+        "priority_weighted_f1": metrics["priority_weighted_f1"],
         "accuracy": metrics["accuracy"],
         **{f"f1_{k}": v for k, v in metrics["per_class_f1"].items()},
     }
@@ -67,9 +70,8 @@ def write_evaluation(
     """Write every evaluation file into the existing folder ``out``; return the metrics."""
     out = Path(out)
     metrics = classification_metrics(y_true, y_pred)
-    priority = priority_weighted_f1(y_true, y_pred)
     write_json(out / "metrics.json", metrics)
-    write_json(out / "kfp_metrics.json", kfp_metrics(metrics, {"priority_weighted_f1": priority}))
+    write_json(out / "kfp_metrics.json", kfp_metrics(metrics))
     write_json(
         out / "confusion_matrix.json",
         {"categories": list(LABEL_NAMES), "matrix": metrics["confusion_matrix"]},
@@ -82,7 +84,7 @@ def write_evaluation(
     write_parquet(predictions_table(sample_id, y_pred, proba), out / "predictions.parquet")
     write_json(
         out / "evaluation.json",
-        {**(meta or {}), "num_samples": len(y_true), "priority_weighted_f1": priority},
+        {**(meta or {}), "num_samples": len(y_true), "priority_weighted_f1": metrics["priority_weighted_f1"]},
     )
     return metrics
 

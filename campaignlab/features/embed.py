@@ -32,7 +32,15 @@ from campaignlab.features.table import (
     features_schema,
     vector_column,
 )
-from campaignlab.io import atomic_dir, check_writable_parent, read_parquet, write_json, write_parquet
+from campaignlab.io import (
+    atomic_dir,
+    check_writable_parent,
+    read_json,
+    read_parquet,
+    require_complete,
+    write_json,
+    write_parquet,
+)
 from campaignlab.synth.dataset import SAMPLES_TEXT_COLUMNS
 
 Progress = Any  # progress(stage, done, total), as campaignlab.progress.progress_bar yields
@@ -95,12 +103,38 @@ def build_encoder(cfg: EmbedConfig) -> TextEncoder:
     return make_encoder("vertex", task_type=cfg.task_type, dim=cfg.dim, **cfg.vertex.model_dump())
 
 
-def _read_inputs(dataset_dir: Path) -> tuple[pa.Table, list[str]]:
+def platform_vocabulary(dataset_dir: Path, samples: pa.Table) -> tuple[list[str], str]:
+    """The dataset's platform vocabulary and where it came from.
+
+    In order: the manifest's ``vocabularies.platform`` (every producer of the dataset contract writes
+    it: ``ingest`` and ``generate``), the platform nodes of a generator folder's ``nodes.parquet`` (folders
+    written before manifests carried vocabularies), else the sorted platforms of the samples themselves.
+    """
+    manifest_path = dataset_dir / "manifest.json"
+    if manifest_path.is_file():
+        vocab = (read_json(manifest_path).get("vocabularies") or {}).get("platform")
+        if vocab:
+            return sorted(str(p) for p in vocab), "manifest.json vocabularies.platform"
+    if (dataset_dir / "nodes.parquet").is_file():
+        nodes = read_parquet(dataset_dir / "nodes.parquet", NODES_REQUIRED)
+        mod = np.asarray(nodes.column("modality").to_pylist(), dtype=object)
+        platforms = sorted(
+            {str(v) for v, m in zip(nodes.column("value").to_pylist(), mod, strict=True) if m == "platform"}
+        )
+        if not platforms:
+            raise DataError(f"{str(dataset_dir / 'nodes.parquet')!r} has no node with modality 'platform'")
+        return platforms, "nodes.parquet"
+    return sorted({str(p) for p in samples.column("platform").to_pylist()}), "samples.parquet"
+
+
+def _read_inputs(dataset_dir: Path) -> tuple[pa.Table, list[str], str]:
     if not dataset_dir.is_dir():
-        raise DataError(f"dataset folder {str(dataset_dir)!r} does not exist (see `campaignlab generate`)")
+        raise DataError(
+            f"dataset folder {str(dataset_dir)!r} does not exist (see `campaignlab ingest` or `generate`)"
+        )
+    require_complete(dataset_dir, "dataset folder", needs=("samples.parquet",))
     samples = read_parquet(dataset_dir / "samples.parquet", SAMPLES_REQUIRED)
-    nodes = read_parquet(dataset_dir / "nodes.parquet", NODES_REQUIRED)
-    for col in ("audience", "brand", "creative", "platform"):
+    for col in TEXT_MODALITIES:
         t = samples.schema.field(col).type
         if not (pa.types.is_string(t) or pa.types.is_large_string(t)):
             raise DataError(f"samples.parquet: column {col!r} is {t}, expected string")
@@ -109,18 +143,14 @@ def _read_inputs(dataset_dir: Path) -> tuple[pa.Table, list[str]]:
     gt = samples.schema.field("geo").type
     if not (pa.types.is_list(gt) or pa.types.is_large_list(gt)):
         raise DataError(f"samples.parquet: column 'geo' is {gt}, expected a list of ZIP strings")
-    mod = np.asarray(nodes.column("modality").to_pylist(), dtype=object)
-    platforms = sorted(
-        {str(v) for v, m in zip(nodes.column("value").to_pylist(), mod, strict=True) if m == "platform"}
-    )
-    if not platforms:
-        raise DataError(f"{str(dataset_dir / 'nodes.parquet')!r} has no node with modality 'platform'")
+    platforms, source = platform_vocabulary(dataset_dir, samples)
     unknown = sorted(set(samples.column("platform").to_pylist()) - set(platforms))
     if unknown:
         raise DataError(
-            f"samples.parquet: platform value(s) {unknown[:5]} are not platform nodes in nodes.parquet"
+            f"samples.parquet: platform value(s) {unknown[:5]} are not in the dataset's platform vocabulary "
+            f"({source})"
         )
-    return samples, platforms
+    return samples, platforms, source
 
 
 def embed_dataset(
@@ -164,7 +194,7 @@ def run(
     # 1. Validate everything before the slow part.
     check_writable_parent(out_dir)
     enc = build_encoder(cfg)
-    samples, platforms = _read_inputs(dataset_dir)
+    samples, platforms, vocab_source = _read_inputs(dataset_dir)
     zip_lists = [[str(z) for z in (zs or [])] for zs in samples.column("geo").to_pylist()]
     bad = sorted({z for zs in zip_lists for z in zs if len(z) != 5 or not z.isdigit()})
     if bad:
@@ -213,6 +243,8 @@ def run(
         ],
         schema=schema,
     )
+    if "owner" in samples.column_names:  # an ingested dataset's data owners (partition --by owner)
+        table_out = table_out.append_column("owner", samples.column("owner").cast(pa.string()))
     manifest: dict[str, Any] = {
         "dataset": str(dataset_dir),
         "num_samples": n,
@@ -236,6 +268,8 @@ def run(
             **geo_stats,
         },
         "platform_codes": {p: i for i, p in enumerate(platforms)},
+        "platform_vocabulary_source": vocab_source,
+        "labelled": bool(n == 0 or int(np.min(samples.column("label").to_numpy())) >= 0),
         "config": cfg.model_dump(mode="json"),
         "seconds": {
             "load": round(t_load - t0, 3),

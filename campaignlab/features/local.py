@@ -98,7 +98,11 @@ class LocalEncoder(TextEncoder):
         if batch_size < 1:
             raise ConfigError(f"batch_size: got {batch_size} -> expected >= 1")
         self.auto = backend == "auto"
-        self.backend = ("onnx" if onnx_available() else "torch") if self.auto else backend
+        # auto: torch on a GPU when there is one (the embed step given an accelerator), else ONNX on CPUs.
+        if self.auto:
+            self.backend = "torch" if gpu_visible() else ("onnx" if onnx_available() else "torch")
+        else:
+            self.backend = backend
         self.batch_size = batch_size
         self.threads = threads
         self.onnx_dir = Path(onnx_dir) if onnx_dir else None
@@ -142,6 +146,18 @@ class LocalEncoder(TextEncoder):
         return out
 
 
+def gpu_visible() -> bool:
+    """True when torch sees a CUDA device (checked only where an NVIDIA device node exists, so a CPU
+    machine does not pay for importing torch here)."""
+    import glob
+
+    if not glob.glob("/dev/nvidia[0-9]*"):
+        return False
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
 class _TorchImpl:
     """The reference path: SentenceTransformer.encode on one batch."""
 
@@ -149,9 +165,11 @@ class _TorchImpl:
         import torch
         from sentence_transformers import SentenceTransformer
 
+        from campaignlab.models.base import torch_device
+
         if threads:
             torch.set_num_threads(threads)
-        self.model = SentenceTransformer(str(folder), device="cpu")
+        self.model = SentenceTransformer(str(folder), device=str(torch_device("auto")))
 
     def encode(self, texts: list[str]) -> np.ndarray:
         vecs = self.model.encode(

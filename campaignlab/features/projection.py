@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from campaignlab import MODALITIES
 from campaignlab.errors import DataError
-from campaignlab.io import atomic_dir, read_parquet, write_json, write_parquet
+from campaignlab.io import atomic_dir, read_parquet, require_complete, write_json, write_parquet
 
 from .table import features_schema, vector_column
 
@@ -37,6 +37,7 @@ def projection_features(
     if missing:
         raise DataError(f"dims: missing modalities {missing}; expected all of {list(MODALITIES)}")
     dataset_dir = Path(dataset_dir)
+    require_complete(dataset_dir, "dataset folder", needs=("samples.parquet", "nodes.parquet"))
     samples = read_parquet(
         dataset_dir / "samples.parquet",
         {"sample_id": "string", "split": "string", "label": "int", "platform": "string"}

@@ -1,14 +1,19 @@
 """The Flower ``ClientApp``: local training and evaluation on one data owner's partition file.
 
 Thin over :func:`campaignlab.federated.model.train` / :func:`~campaignlab.federated.model.test`, the same
-functions centralized training uses. The ``ServerApp`` owns the run config and sends it (flattened, see
-:func:`campaignlab.federated.config.to_run_config`) in every message's ``ConfigRecord`` together with
-``server-round``; the client only decides *which file* is its data:
+functions centralized training uses, with the model and training parameters from
+:mod:`campaignlab.federated.task` (shared with the ServerApp). The ``ServerApp`` owns the run config and
+sends it (flattened, see :func:`campaignlab.federated.config.to_run_config`) in every message's
+``ConfigRecord`` together with ``server-round`` (and FedProx's ``proximal-mu``); the client only decides
+*which file* is its data:
 
 * a SuperNode of a real federation is started with ``--node-config "data-path=/path/client_i.parquet"``
   and reads only that file;
 * a simulated SuperNode has ``partition-id`` in its node config and reads
   ``<partition-dir>/client_<partition-id>.parquet``.
+
+``client.attack`` (experiments only) makes the listed partition ids misbehave: flipped labels, or a
+scaled / sign-flipped update.
 """
 
 from __future__ import annotations
@@ -19,18 +24,16 @@ from typing import Any, cast
 from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict
 from flwr.clientapp import ClientApp
 
+from campaignlab.models.data import Features
+
 from .config import FederatedConfig, from_run_config
-from .dataset import ArrayData, load_arrays
-from .model import JointModelConfig, TrainParams, build_model, test, train
+from .model import test, train
+from .strategy import PARTITION_KEY, UNIT_WEIGHT_KEY
+from .task import client_seed, flip_labels, load_partition_file, make_model, train_params
 
 app = ClientApp()
 
-_DATA_CACHE: dict[tuple[str, tuple[str, ...], int], ArrayData] = {}
-
-
-def client_seed(seed: int, server_round: int, partition_id: int) -> int:
-    """A distinct, reproducible seed per (run seed, round, client)."""
-    return (seed * 1_000_003 + server_round * 10_007 + partition_id * 101) % (2**31 - 1)
+_DATA_CACHE: dict[tuple[str, int], Features] = {}
 
 
 def data_path(context: Context, config: ConfigRecord) -> Path:
@@ -45,33 +48,31 @@ def _partition_id(context: Context) -> int:
     return int(context.node_config.get("partition-id", 0))
 
 
-def _setup(msg: Message, context: Context) -> tuple[FederatedConfig, ArrayData, Any, ConfigRecord]:
+def _setup(msg: Message, context: Context) -> tuple[FederatedConfig, Features, Any, ConfigRecord]:
     import torch
 
     config = msg.content.config_records["config"]
     cfg = from_run_config(dict(config))
     # One thread per reserved CPU: simulated clients share the machine's cores.
     torch.set_num_threads(max(1, int(cfg.backend.client_resources.num_cpus)))
-    one_hot = tuple(cfg.general.one_hot_modalities or ())
     n_platforms = int(cast(int, config.get("n-platforms", 12)))
     path = data_path(context, config)
-    key = (str(path), one_hot, n_platforms)
+    key = (str(path), n_platforms)
     if key not in _DATA_CACHE:  # Ray actors and SuperNode processes live across rounds
         _DATA_CACHE.clear()
-        _DATA_CACHE[key] = load_arrays(path, one_hot=one_hot, n_platforms=n_platforms)
+        _DATA_CACHE[key] = load_partition_file(path, n_platforms)
     data = _DATA_CACHE[key]
-    model = build_model(
-        JointModelConfig(
-            dims=data.dims,
-            hidden_embed_dim=cfg.model.hidden_embed_dim,
-            embed_dim=cfg.model.embed_dim,
-            hidden_dim=cfg.model.hidden_dim,
-            dropout_prob=cfg.model.dropout_prob,
-            modality_dropout_prob=cfg.model.modality_dropout_prob,
-        )
-    )
+    model = make_model(cfg, data, n_platforms)
     model.load_state_dict(msg.content.array_records["arrays"].to_torch_state_dict())
     return cfg, data, model, config
+
+
+def _attacked_update(
+    global_state: dict[str, Any], local_state: dict[str, Any], kind: str, factor: float
+) -> dict:
+    """``scale``: global + factor (local - global); ``sign_flip``: global - factor (local - global)."""
+    sign = 1.0 if kind == "scale" else -1.0
+    return {k: global_state[k] + sign * factor * (local_state[k] - global_state[k]) for k in local_state}
 
 
 @app.train()
@@ -79,16 +80,29 @@ def train_handler(msg: Message, context: Context) -> Message:
     """Train the received global model for ``local_epochs`` on the local file; reply with the weights."""
     cfg, data, model, config = _setup(msg, context)
     server_round = int(cast(int, config.get("server-round", 1)))
-    params = TrainParams(
-        epochs=cfg.model.local_epochs,
-        batch_size=cfg.model.batch_size,
-        lr=cfg.model.lr,
-        weight_decay=cfg.model.weight_decay,
-        seed=client_seed(cfg.general.random_seed, server_round, _partition_id(context)),
+    pid = _partition_id(context)
+    attack = cfg.client.attack if cfg.client.attack and pid in cfg.client.attack.clients else None
+    if attack is not None and attack.kind == "label_flip":
+        data = flip_labels(data)
+    global_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    params = train_params(
+        cfg,
+        seed=client_seed(cfg.general.random_seed, server_round, pid),
+        proximal_mu=float(cast(float, config.get("proximal-mu", 0.0))),  # sent by Flower's FedProx
     )
     res = train(model, data, params)
-    metrics = MetricRecord({"train_loss": res["train_loss"], "num-examples": len(data)})
-    content = RecordDict({"arrays": ArrayRecord(model.state_dict()), "metrics": metrics})
+    state = model.state_dict()
+    if attack is not None and attack.kind in ("scale", "sign_flip"):
+        state = _attacked_update(global_state, state, attack.kind, attack.factor)
+    metrics = MetricRecord(
+        {
+            "train_loss": res["train_loss"],
+            "num-examples": len(data),
+            UNIT_WEIGHT_KEY: 1,
+            PARTITION_KEY: pid,
+        }
+    )
+    content = RecordDict({"arrays": ArrayRecord(state), "metrics": metrics})
     return Message(content=content, reply_to=msg)
 
 
@@ -96,5 +110,12 @@ def train_handler(msg: Message, context: Context) -> Message:
 def evaluate_handler(msg: Message, context: Context) -> Message:
     """Evaluate the received global model on the local file (loss, macro F1, per-class F1)."""
     _cfg, data, model, _config = _setup(msg, context)
-    res: dict[str, Any] = {**test(model, data), "num-examples": len(data)}
+    # The same weight keys as the training replies: the strategy aggregates both with one key.
+    pid = _partition_id(context)
+    res: dict[str, Any] = {
+        **test(model, data),
+        "num-examples": len(data),
+        UNIT_WEIGHT_KEY: 1,
+        PARTITION_KEY: pid,
+    }
     return Message(content=RecordDict({"metrics": MetricRecord(res)}), reply_to=msg)

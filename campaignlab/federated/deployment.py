@@ -134,8 +134,8 @@ def stop_processes(procs: list[subprocess.Popen[bytes]], grace: float = 5.0) -> 
     return sorted(pids)
 
 
-def make_tls(folder: Path) -> dict[str, Path]:
-    """A self-signed CA and a server certificate for 127.0.0.1/localhost (PEM files in ``folder``)."""
+def make_tls(folder: Path, hosts: tuple[str, ...] = ()) -> dict[str, Path]:
+    """A self-signed CA and a server certificate for 127.0.0.1/localhost and ``hosts`` (PEM files)."""
     import ipaddress
 
     from cryptography import x509
@@ -172,7 +172,11 @@ def make_tls(folder: Path) -> dict[str, Path]:
         .not_valid_after(now + dt.timedelta(days=2))
         .add_extension(
             x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+                [
+                    x509.DNSName("localhost"),
+                    *(x509.DNSName(h) for h in hosts),
+                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                ]
             ),
             critical=False,
         )
@@ -262,6 +266,8 @@ def run_deployment(
     node_auth: bool = False,
     timeout: float = 1800,
     work_dir: Path | None = None,
+    containers: bool = False,
+    image: str | None = None,
 ) -> dict[str, Any]:
     """Run the federation with real SuperLink/SuperNode processes; return the ServerApp's history.
 
@@ -274,10 +280,27 @@ def run_deployment(
         node_auth: SuperNode authentication (registered ECDSA keys).
         timeout: seconds for the whole run.
         work_dir: folder for logs, keys, the app and FLWR_HOME (default ``out_dir/../deployment``).
+        containers: run every process in its own Docker container instead
+            (:func:`campaignlab.federated.containers.run_container_deployment`).
+        image: the ``fl`` image (``containers`` only).
 
     Raises:
         DeploymentError: a process failed or the run did not finish within ``timeout``.
     """
+    if containers:
+        from .containers import run_container_deployment
+
+        return run_container_deployment(
+            cfg,
+            partition_dir,
+            out_dir,
+            image=image,
+            quiet=quiet,
+            tls=tls,
+            node_auth=node_auth,
+            timeout=timeout,
+            work_dir=work_dir,
+        )
     out_dir = out_dir.resolve()
     work = (work_dir or out_dir.parent / "deployment").resolve()
     logs = work / "logs"

@@ -23,13 +23,17 @@ sharpen the Positive/Negative boundaries that noise blurs most, the tier head ke
 
 from __future__ import annotations
 
+import math
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .dataset import LABEL_NAMES, MODALITIES, ArrayData
+from campaignlab import MODALITIES
+from campaignlab.evaluation.metrics import scores
+from campaignlab.models.data import Features
 
 if TYPE_CHECKING:  # torch is imported inside functions so the CLI stays light
     import torch
@@ -39,7 +43,11 @@ MODEL_NAME = "GeneralisedJointModel_3cls_feat_drop"
 
 @dataclass
 class JointModelConfig:
-    """Architecture of :func:`build_model` (the ``model:`` section's architecture fields)."""
+    """Architecture of :func:`build_model` (the ``model:`` section's architecture fields).
+
+    ``one_hot`` modalities (only ``platform``) are fed as a one-hot of ``platform_code`` over
+    ``n_platforms`` values instead of their embedding; ``dims`` then holds ``n_platforms`` for them.
+    """
 
     dims: dict[str, int] = field(default_factory=dict)
     hidden_embed_dim: int = 256
@@ -47,23 +55,54 @@ class JointModelConfig:
     hidden_dim: int = 256
     dropout_prob: float = 0.3
     modality_dropout_prob: float = 0.0
+    one_hot: tuple[str, ...] = ()
+    n_platforms: int = 12
 
 
 @dataclass
 class TrainParams:
-    """Local-training hyperparameters (the ``model:`` section's training fields)."""
+    """Local-training hyperparameters (the ``model:`` section's training fields).
+
+    ``lr_schedule`` ``cosine`` decays the rate to 0 over the call; ``warmup_epochs`` ramps it up linearly
+    first. ``proximal_mu`` > 0 adds FedProx's ``mu / 2 * ||w - w_start||^2`` (``w_start`` = the weights the
+    call started from, i.e. the global model).
+    """
 
     epochs: int = 5
     batch_size: int = 64
     lr: float = 1e-3
     weight_decay: float = 1e-4
     seed: int = 42
+    lr_schedule: str = "constant"
+    warmup_epochs: float = 0.0
+    proximal_mu: float = 0.0
+
+
+def concat_features(parts: Sequence[Features]) -> Features:
+    """Rows of several :class:`Features` one after the other (the centralized baseline's data)."""
+    if not parts:
+        raise ValueError("no data to concatenate")
+    return Features(
+        sample_id=np.concatenate([p.sample_id for p in parts]),
+        split=np.concatenate([p.split for p in parts]),
+        label=np.concatenate([p.label for p in parts]),
+        modalities={m: np.concatenate([p.modalities[m] for p in parts]) for m in MODALITIES},
+        platform_code=np.concatenate([p.platform_code for p in parts]),
+    )
+
+
+def input_dims(data: Features, one_hot: Sequence[str] = (), n_platforms: int = 12) -> dict[str, int]:
+    """The model's input width per modality: the embedding's, or ``n_platforms`` for one-hot ones."""
+    return {m: (n_platforms if m in one_hot else d) for m, d in data.dims.items()}
 
 
 def build_model(cfg: JointModelConfig) -> Any:
     """Create a ``GeneralisedJointModel_3cls_feat_drop`` (a ``torch.nn.Module``) for ``cfg.dims``."""
     import torch
     from torch import nn
+    from torch.nn import functional as F
+
+    from campaignlab.models.robust_modality import ModalityDropout
 
     class ModalityEncoder(nn.Module):
         def __init__(self, d_in: int) -> None:
@@ -103,17 +142,17 @@ def build_model(cfg: JointModelConfig) -> Any:
                 nn.Dropout(cfg.dropout_prob),
             )
             self.heads = nn.ModuleDict({"tier": head(3), "positive": head(1), "negative": head(1)})
+            # The same modality dropout as Arch2: whole modalities of a training sample zeroed.
+            self.modality_dropout = ModalityDropout(cfg.modality_dropout_prob)
+
+        def _input(self, x: dict[str, torch.Tensor], m: str) -> torch.Tensor:
+            if m in cfg.one_hot:  # (B,) int codes -> (B, n_platforms)
+                return F.one_hot(x["platform_code"].long(), cfg.n_platforms).float()
+            return x[m]
 
         def forward_features(self, x: dict[str, torch.Tensor]) -> torch.Tensor:
-            z = torch.stack([self.encoders[m](x[m]) for m in MODALITIES], dim=1)  # (B, M, E)
-            p = cfg.modality_dropout_prob
-            if self.training and p > 0:
-                keep = torch.rand(z.shape[0], z.shape[1], device=z.device) >= p  # (B, M)
-                none = ~keep.any(dim=1)
-                if none.any():  # a sample with every modality dropped keeps one at random
-                    pick = torch.randint(0, z.shape[1], (int(none.sum()),), device=z.device)
-                    keep[none.nonzero(as_tuple=True)[0], pick] = True
-                z = z * keep.unsqueeze(-1)
+            z = torch.stack([self.encoders[m](self._input(x, m)) for m in MODALITIES], dim=1)  # (B, M, E)
+            z = self.modality_dropout(z)
             return self.fusion(z.flatten(1))  # (B, E)
 
         def forward_head(self, joint: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -152,13 +191,32 @@ def loss_fn(out: dict[str, torch.Tensor], y: torch.Tensor) -> torch.Tensor:
     )
 
 
-def _tensors(data: ArrayData) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+def _tensors(data: Features, device: Any = "cpu") -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     import torch
 
-    return {m: torch.from_numpy(np.ascontiguousarray(a)) for m, a in data.x.items()}, torch.from_numpy(data.y)
+    x = {k: torch.from_numpy(np.ascontiguousarray(a)).to(device) for k, a in data.inputs.items()}
+    return x, torch.from_numpy(data.label.astype(np.int64)).to(device)
 
 
-def train(model: Any, data: ArrayData, params: TrainParams, progress: Any = None) -> dict[str, float]:
+def _device() -> Any:
+    """Where to compute: the GPU when torch sees one (a client given ``num_gpus`` by Ray sees it), else
+    the CPU. The model stays on the CPU between calls, so Flower's weight records never hold GPU tensors."""
+    from campaignlab.models.base import torch_device
+
+    return torch_device("auto")
+
+
+def lr_factor(step: int, total: int, warmup: int, schedule: str) -> float:
+    """Multiplier of the base lr at optimiser step ``step`` of ``total`` (linear warm-up, then schedule)."""
+    if warmup > 0 and step < warmup:
+        return (step + 1) / warmup
+    if schedule == "cosine":
+        t = (step - warmup) / max(1, total - warmup)
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, t)))
+    return 1.0
+
+
+def train(model: Any, data: Features, params: TrainParams, progress: Any = None) -> dict[str, float]:
     """Train ``model`` in place for ``params.epochs`` epochs of AdamW on ``data``.
 
     Returns ``{"train_loss": mean loss of the last epoch, "num-examples": N, "seconds": s}``. The
@@ -170,72 +228,80 @@ def train(model: Any, data: ArrayData, params: TrainParams, progress: Any = None
         raise ValueError("no training rows")
     t0 = time.perf_counter()
     torch.manual_seed(params.seed)
-    gen = torch.Generator().manual_seed(params.seed)
-    x, y = _tensors(data)
+    gen = torch.Generator().manual_seed(params.seed)  # on the CPU: the same shuffles on every device
+    device = _device()
+    x, y = _tensors(data, device)
+    model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=params.lr, weight_decay=params.weight_decay)
+    n = len(y)
+    steps_per_epoch = math.ceil(n / params.batch_size)
+    total = steps_per_epoch * params.epochs
+    warmup = round(params.warmup_epochs * steps_per_epoch)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda step: lr_factor(step, total, warmup, params.lr_schedule)
+    )
+    start = (
+        [p.detach().clone() for p in model.parameters()] if params.proximal_mu > 0 else []
+    )  # FedProx's anchor: the global weights this round started from
     model.train()
     last = 0.0
-    n = len(y)
     for epoch in range(params.epochs):
         order = torch.randperm(n, generator=gen)
-        total = 0.0
-        for start in range(0, n, params.batch_size):
-            idx = order[start : start + params.batch_size]
-            out = model({m: v[idx] for m, v in x.items()})
+        total_loss = 0.0
+        for s in range(0, n, params.batch_size):
+            idx = order[s : s + params.batch_size].to(device)
+            out = model({k: v[idx] for k, v in x.items()})
             loss = loss_fn(out, y[idx])
+            if start:
+                prox = sum(((p - p0) ** 2).sum() for p, p0 in zip(model.parameters(), start, strict=True))
+                loss = loss + 0.5 * params.proximal_mu * prox
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            total += float(loss.detach()) * len(idx)
-        last = total / n
+            sched.step()
+            total_loss += float(loss.detach()) * len(idx)
+        last = total_loss / n
         if progress is not None:
             progress("train epochs", epoch + 1, params.epochs)
+    model.to("cpu")
     return {"train_loss": last, "num-examples": float(n), "seconds": time.perf_counter() - t0}
 
 
-def predict_proba(model: Any, data: ArrayData, batch_size: int = 4096) -> np.ndarray:
+def predict_proba(model: Any, data: Features, batch_size: int = 4096) -> np.ndarray:
     """(N, 3) class probabilities in eval mode."""
     import torch
 
-    x, _ = _tensors(data)
-    model.eval()
+    device = _device()
+    x, _ = _tensors(data, device)
+    model.to(device).eval()
     outs = []
     with torch.no_grad():
-        for start in range(0, len(data), batch_size):
-            outs.append(class_probabilities(model({m: v[start : start + batch_size] for m, v in x.items()})))
+        for s in range(0, len(data), batch_size):
+            out = model({k: v[s : s + batch_size] for k, v in x.items()})
+            outs.append(class_probabilities(out).cpu())
+    model.to("cpu")
     return torch.cat(outs).numpy() if outs else np.zeros((0, 3), np.float32)
 
 
-def scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
-    """Macro F1 (the report's score), per-class F1 and accuracy."""
-    from sklearn.metrics import f1_score
-
-    per = f1_score(y_true, y_pred, labels=[0, 1, 2], average=None, zero_division=0)
-    out = {
-        "macro_f1": float(np.mean(per)),
-        "accuracy": float(np.mean(y_true == y_pred)) if len(y_true) else 0.0,
-    }
-    out.update({f"f1_{name.lower()}": float(v) for name, v in zip(LABEL_NAMES, per, strict=True)})
-    return out
-
-
-def test(model: Any, data: ArrayData, batch_size: int = 4096) -> dict[str, float]:
+def test(model: Any, data: Features, batch_size: int = 4096) -> dict[str, float]:
     """Evaluate: ``loss`` (the training loss, mean per sample), macro F1, per-class F1, accuracy, N."""
     import torch
 
-    x, y = _tensors(data)
-    model.eval()
+    device = _device()
+    x, y = _tensors(data, device)
+    model.to(device).eval()
     total = 0.0
     probs = []
     with torch.no_grad():
-        for start in range(0, len(data), batch_size):
-            sl = slice(start, start + batch_size)
-            out = model({m: v[sl] for m, v in x.items()})
+        for s in range(0, len(data), batch_size):
+            sl = slice(s, s + batch_size)
+            out = model({k: v[sl] for k, v in x.items()})
             total += float(loss_fn(out, y[sl])) * len(y[sl])
-            probs.append(class_probabilities(out))
+            probs.append(class_probabilities(out).cpu())
+    model.to("cpu")
     pred = torch.cat(probs).argmax(dim=-1).numpy() if probs else np.zeros(0, np.int64)
     res = {"loss": total / max(len(data), 1), "num-examples": float(len(data))}
-    res.update(scores(data.y, pred))
+    res.update(scores(data.label, pred))  # macro F1, per-class F1, weighted F1s, accuracy
     return res
 
 

@@ -1,4 +1,4 @@
-"""The Flower ``ServerApp``: FedAvg (weighted by examples) over the clients, evaluation on the test set.
+"""The Flower ``ServerApp``: the configured strategy over the clients, evaluation on the test set.
 
 :func:`run_server` is the whole server side; the module-level ``app`` (used by a real federation through
 ``flwr run``) reads the config once from ``context.run_config`` and calls it, and
@@ -6,7 +6,8 @@
 config). Each round the server
 
 1. sends the global arrays and the flattened config (``ConfigRecord``) to ``fraction_fit`` of the clients,
-2. averages their replies weighted by ``num-examples`` (:class:`flwr.serverapp.strategy.FedAvg`),
+2. aggregates their replies with ``server.strategy`` (:func:`campaignlab.federated.strategy.build_strategy`:
+   a Flower strategy, optionally wrapped for central DP or the reference check),
 3. asks ``fraction_eval`` of the clients to evaluate it on their own data, and
 4. evaluates it on ``server_test.parquet`` with :func:`campaignlab.federated.model.test`.
 
@@ -15,7 +16,6 @@ It writes ``rounds.json`` (round 0 = the initial model) and ``global_model.pt`` 
 
 from __future__ import annotations
 
-import math
 import random
 import time
 from pathlib import Path
@@ -23,38 +23,19 @@ from typing import Any
 
 from flwr.app import ArrayRecord, ConfigRecord, Context, MetricRecord
 from flwr.serverapp import Grid, ServerApp
-from flwr.serverapp.strategy import FedAvg
 
 from campaignlab.io import write_json
 
 from .config import FederatedConfig, from_run_config, to_run_config
-from .dataset import load_arrays
-from .model import JointModelConfig, build_model, test
-from .partition import SERVER_TEST, read_partition_manifest
+from .model import test
+from .partition import SERVER_REFERENCE, SERVER_TEST, read_partition_manifest
+from .strategy import ReferenceCheck, build_strategy, dp_epsilon
+from .task import initial_model, load_partition_file, make_model
 
 ROUNDS_FILE = "rounds.json"
 MODEL_FILE = "global_model.pt"
 PARTITION_DIR_KEY = "paths.partition-dir"
 OUT_DIR_KEY = "paths.out-dir"
-
-
-def joint_model_config(cfg: FederatedConfig, dims: dict[str, int]) -> JointModelConfig:
-    return JointModelConfig(
-        dims=dims,
-        hidden_embed_dim=cfg.model.hidden_embed_dim,
-        embed_dim=cfg.model.embed_dim,
-        hidden_dim=cfg.model.hidden_dim,
-        dropout_prob=cfg.model.dropout_prob,
-        modality_dropout_prob=cfg.model.modality_dropout_prob,
-    )
-
-
-def initial_model(cfg: FederatedConfig, dims: dict[str, int]) -> Any:
-    """The seeded initial global model (the centralized baseline starts from the same weights)."""
-    import torch
-
-    torch.manual_seed(cfg.general.random_seed)
-    return build_model(joint_model_config(cfg, dims))
 
 
 def _records(d: dict[int, MetricRecord]) -> dict[str, dict[str, Any]]:
@@ -64,29 +45,35 @@ def _records(d: dict[int, MetricRecord]) -> dict[str, dict[str, Any]]:
 def run_server(
     grid: Grid, cfg: FederatedConfig, partition_dir: str | Path, out_dir: str | Path
 ) -> dict[str, Any]:
-    """Run ``num_rounds`` of FedAvg on ``grid``; write and return the per-round history."""
+    """Run ``num_rounds`` of the configured strategy on ``grid``; write and return the history."""
     import torch
+
+    from campaignlab.errors import ConfigError
 
     partition_dir, out_dir = Path(partition_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(max(1, int(cfg.backend.client_resources.num_cpus)))
-    random.seed(cfg.general.random_seed)  # FedAvg samples nodes with `random`
+    random.seed(cfg.general.random_seed)  # Flower's strategies sample nodes with `random`
     manifest = read_partition_manifest(partition_dir)
-    one_hot = tuple(cfg.general.one_hot_modalities or ())
     n_platforms = int(manifest.get("n_platforms", 12))
-    test_data = load_arrays(partition_dir / SERVER_TEST, one_hot=one_hot, n_platforms=n_platforms)
-    model = initial_model(cfg, test_data.dims)
-    n = cfg.client.num_clients
-    n_fit = max(1, math.ceil(cfg.server.fraction_fit * n))
-    n_eval = math.ceil(cfg.server.fraction_eval * n)
-    strategy = FedAvg(
-        fraction_train=cfg.server.fraction_fit,
-        fraction_evaluate=cfg.server.fraction_eval,
-        min_train_nodes=n_fit,
-        min_evaluate_nodes=n_eval,
-        min_available_nodes=n,  # wait for every data owner before round 1
-        weighted_by_key="num-examples",
-    )
+    test_data = load_partition_file(partition_dir / SERVER_TEST, n_platforms)
+    model = initial_model(cfg, test_data, n_platforms)
+    scorer = None
+    if cfg.server.reference_check is not None:
+        ref_path = partition_dir / SERVER_REFERENCE
+        if not ref_path.is_file():
+            raise ConfigError(
+                f"server.reference_check: the partition {partition_dir.name!r} has no {SERVER_REFERENCE} "
+                "(run `campaignlab partition ... --reference-rows N`)"
+            )
+        reference = load_partition_file(ref_path, n_platforms)
+        probe = make_model(cfg, reference, n_platforms)
+
+        def scorer(arrays: ArrayRecord) -> float:
+            probe.load_state_dict(arrays.to_torch_state_dict())
+            return float(test(probe, reference)["macro_f1"])
+
+    strategy = build_strategy(cfg, scorer)
     config = ConfigRecord(
         {**to_run_config(cfg), "partition-dir": str(partition_dir.resolve()), "n-platforms": n_platforms}
     )
@@ -111,14 +98,26 @@ def run_server(
     )
     model.load_state_dict(result.arrays.to_torch_state_dict())
     torch.save(model.state_dict(), out_dir / MODEL_FILE)
-    history = {
+    history: dict[str, Any] = {
         "server": server_rounds,
         "client_train": _records(result.train_metrics_clientapp),
         "client_evaluate": _records(result.evaluate_metrics_clientapp),
         "seconds": time.perf_counter() - t0,
         "num_rounds": cfg.server.num_rounds,
         "partition": manifest["name"],
+        "strategy": {"name": cfg.server.strategy, "params": cfg.server.strategy_params.model_dump()},
     }
+    inner = getattr(strategy, "strategy", None)
+    for s in (strategy, inner):
+        if isinstance(s, ReferenceCheck):
+            history["reference_check"] = {str(k): v for k, v in sorted(s.left_out.items())}
+    dp = cfg.server.differential_privacy
+    if dp is not None:
+        history["differential_privacy"] = {
+            **dp.model_dump(),
+            "epsilon": dp_epsilon(dp.noise_multiplier, cfg.server.num_rounds, dp.delta),
+            "accountant": "dp-accounting RDP (client-level, add/remove one client, no sampling)",
+        }
     write_json(out_dir / ROUNDS_FILE, history)
     return history
 

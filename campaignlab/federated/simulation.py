@@ -27,14 +27,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
-
 from campaignlab.io import atomic_dir, read_json, write_json
+from campaignlab.models.data import Features
 
 from .config import FederatedConfig
-from .dataset import ArrayData, load_arrays
-from .model import TrainParams, test, train
+from .model import TrainParams, concat_features, test, train
 from .partition import SERVER_TEST, read_partition_manifest, resolve_partition
+from .task import initial_model, load_partition_file, train_params
 
 Mode = Literal["simulation", "deployment"]
 Progress = Callable[[str, int, int], None]
@@ -111,44 +110,38 @@ def run_flower_simulation(
     return history
 
 
-def load_partition_data(
-    partition_dir: Path, cfg: FederatedConfig
-) -> tuple[list[ArrayData], ArrayData, dict[str, Any]]:
-    """Client training arrays, server test arrays and the partition manifest."""
+def load_partition_data(partition_dir: Path) -> tuple[list[Features], Features, dict[str, Any]]:
+    """Client training rows, server test rows and the partition manifest."""
     m = read_partition_manifest(partition_dir)
-    one_hot = tuple(cfg.general.one_hot_modalities or ())
     n_platforms = int(m.get("n_platforms", 12))
-    clients = [
-        load_arrays(partition_dir / f, one_hot=one_hot, n_platforms=n_platforms) for f in m["client_files"]
-    ]
-    test_data = load_arrays(partition_dir / SERVER_TEST, one_hot=one_hot, n_platforms=n_platforms)
+    clients = [load_partition_file(partition_dir / f, n_platforms) for f in m["client_files"]]
+    test_data = load_partition_file(partition_dir / SERVER_TEST, n_platforms)
     return clients, test_data, m
 
 
 def centralized_params(cfg: FederatedConfig) -> TrainParams:
-    """The centralized baseline's training: the federated epoch budget in one run over all client rows."""
-    return TrainParams(
-        epochs=cfg.epoch_budget,
-        batch_size=cfg.model.batch_size,
-        lr=cfg.model.lr,
-        weight_decay=cfg.model.weight_decay,
-        seed=cfg.general.random_seed,
-    )
+    """The centralized baseline's training: the federated epoch budget in one run over all client rows.
+
+    The local lr schedule (warm-up, cosine) spans the whole run, as it spans each local run.
+    """
+    return train_params(cfg, epochs=cfg.epoch_budget)
 
 
 def centralized_baseline(
-    cfg: FederatedConfig, clients: list[ArrayData], test_data: ArrayData, progress: Progress | None = None
+    cfg: FederatedConfig,
+    clients: list[Features],
+    test_data: Features,
+    progress: Progress | None = None,
+    n_platforms: int = 12,
 ) -> tuple[dict[str, Any], Any]:
     """Train the same model (same initial weights) on all client rows for ``num_rounds x local_epochs``."""
     import torch
 
-    from .server_app import initial_model
-
     # The CPUs of one simulated client: a fair wall-time comparison, and small batches lose to
     # thread oversubscription on a busy machine anyway.
     torch.set_num_threads(max(1, int(cfg.backend.client_resources.num_cpus)))
-    data = ArrayData.concat(clients)
-    model = initial_model(cfg, test_data.dims)
+    data = concat_features(clients)
+    model = initial_model(cfg, test_data, n_platforms)
     params = centralized_params(cfg)
     t0 = time.perf_counter()
     fit = train(model, data, params, progress=progress)
@@ -158,7 +151,9 @@ def centralized_baseline(
     return result, model
 
 
-def tune(cfg: FederatedConfig, clients: list[ArrayData], progress: Progress | None = None) -> dict[str, Any]:
+def tune(
+    cfg: FederatedConfig, clients: list[Features], progress: Progress | None = None, n_platforms: int = 12
+) -> dict[str, Any]:
     """Optuna (TPE, seeded) over lr, weight_decay and dropout_prob on client 0's data only.
 
     Client 0 holds out a stratified 20% of its rows; each trial trains ``local_epochs`` epochs on the
@@ -167,16 +162,13 @@ def tune(cfg: FederatedConfig, clients: list[ArrayData], progress: Progress | No
     """
     import optuna
     import torch
-    from sklearn.model_selection import train_test_split
 
-    from .server_app import initial_model
+    from campaignlab.models.data import stratified_split
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     torch.set_num_threads(max(1, int(cfg.backend.client_resources.num_cpus)))
     local = clients[0]
-    idx = np.arange(len(local))
-    strat = local.y if np.bincount(local.y, minlength=3).min() >= 2 else None
-    tr, va = train_test_split(idx, test_size=0.2, random_state=cfg.general.random_seed, stratify=strat)
+    tr, va = stratified_split(local.label, 0.2, cfg.general.random_seed)
     fit_data, val_data = local.take(tr), local.take(va)
     n = cfg.model.optuna_n_trials
 
@@ -185,15 +177,8 @@ def tune(cfg: FederatedConfig, clients: list[ArrayData], progress: Progress | No
         c.model.lr = trial.suggest_float("lr", 1e-4, 1e-2, log=True)
         c.model.weight_decay = trial.suggest_float("weight_decay", 1e-6, 1e-2, log=True)
         c.model.dropout_prob = trial.suggest_float("dropout_prob", 0.0, 0.5)
-        model = initial_model(c, local.dims)
-        params = TrainParams(
-            c.model.local_epochs,
-            c.model.batch_size,
-            c.model.lr,
-            c.model.weight_decay,
-            cfg.general.random_seed,
-        )
-        train(model, fit_data, params)
+        model = initial_model(c, local, n_platforms)
+        train(model, fit_data, train_params(c))
         score = test(model, val_data)["macro_f1"]
         if progress:
             progress("optuna trials", trial.number + 1, n)
@@ -249,7 +234,7 @@ def results_table(rows: list[tuple[str, dict[str, Any]]]) -> str:
     return "\n".join(lines)
 
 
-def curve_png(rounds: list[dict[str, Any]], central: dict[str, Any], title: str, out: Path) -> None:
+def curve_png(rounds: list[dict[str, Any]], central: dict[str, Any] | None, title: str, out: Path) -> None:
     """Per-round global-model metrics on the server test set, centralized results as horizontal lines."""
     from campaignlab.evaluation.plots import _pyplot
 
@@ -260,19 +245,21 @@ def curve_png(rounds: list[dict[str, Any]], central: dict[str, Any], title: str,
     colours = {"f1_negative": "#d62728", "f1_average": "#7f7f7f", "f1_positive": "#2ca02c"}
     for k, c in colours.items():
         a.plot(x, [r[k] for r in rounds], ".--", color=c, lw=1, label=f"FL {k[3:]} F1")
-    a.axhline(
-        central["macro_f1"],
-        color="tab:blue",
-        lw=1.6,
-        label=f"centralized macro F1 ({central['macro_f1']:.3f})",
-    )
+    if central is not None:
+        a.axhline(
+            central["macro_f1"],
+            color="tab:blue",
+            lw=1.6,
+            label=f"centralized macro F1 ({central['macro_f1']:.3f})",
+        )
     a.set_xlabel("federated round (0 = initial model)")
     a.set_ylabel("F1 on the server test set")
     a.set_ylim(0, 1)
     a.legend(fontsize=7, loc="lower right")
     a.set_title("score per round")
     b.plot(x, [r["loss"] for r in rounds], "o-", color="black", label="FL test loss")
-    b.axhline(central["loss"], color="tab:blue", lw=1.6, label=f"centralized ({central['loss']:.3f})")
+    if central is not None:
+        b.axhline(central["loss"], color="tab:blue", lw=1.6, label=f"centralized ({central['loss']:.3f})")
     b.set_xlabel("federated round")
     b.set_ylabel("loss (CE + 2 BCE)")
     b.legend(fontsize=8)
@@ -303,7 +290,11 @@ def _wandb_log(cfg: FederatedConfig, out: Path, summary: dict[str, Any], quiet: 
     for r in summary["federated"]["rounds"]:
         run.log({f"fl/{k}": v for k, v in r.items() if isinstance(v, int | float)}, step=int(r["round"]))
     run.summary.update(
-        {f"centralized/{k}": v for k, v in summary["centralized"].items() if isinstance(v, int | float)}
+        {
+            f"centralized/{k}": v
+            for k, v in (summary["centralized"] or {}).items()
+            if isinstance(v, int | float)
+        }
     )
     run.finish()
     return "use_wandb: offline W&B run in the output folder's wandb/ (upload: wandb sync wandb/offline-run-*)"
@@ -340,19 +331,23 @@ def federate(
     g = cfg.general
     partition_dir = resolve_partition(
         data,
-        split=g.data_split,
+        data_split=g.data_split,
         num_clients=cfg.client.num_clients,
         alpha=g.alpha,
         data_version=g.data_version,
     ).resolve()
-    clients, test_data, manifest = load_partition_data(partition_dir, cfg)
+    clients, test_data, manifest = load_partition_data(partition_dir)
+    n_platforms = int(manifest.get("n_platforms", 12))
     check_text_task(manifest, g.text_embedding_task)
+    if g.data_version is None:  # the partition's own data version (its manifest), recorded in the run
+        cfg = cfg.model_copy(deep=True)
+        cfg.general.data_version = str(manifest["data_version"])
     notes = [w for w in [shm_warning() if mode == "simulation" else None] if w]
     with atomic_dir(out) as tmp:
         tmp = tmp.resolve()
         tuning = None
         if cfg.model.optuna_n_trials > 0:
-            tuning = tune(cfg, clients, progress)
+            tuning = tune(cfg, clients, progress, n_platforms)
             cfg = cfg.model_copy(deep=True)
             cfg.model.lr = tuning["best"]["lr"]
             cfg.model.weight_decay = tuning["best"]["weight_decay"]
@@ -366,23 +361,24 @@ def federate(
 
             history = run_deployment(cfg, partition_dir, fl_dir, quiet=quiet, **(deployment_options or {}))
         fl_seconds = time.perf_counter() - t0
-        central, central_model = centralized_baseline(cfg, clients, test_data, progress)
-        torch.save(central_model.state_dict(), tmp / "centralized_model.pt")
         rounds = history["server"]
         final = rounds[-1]
+        central: dict[str, Any] | None = None
+        if g.centralized_baseline:
+            central, central_model = centralized_baseline(cfg, clients, test_data, progress, n_platforms)
+            torch.save(central_model.state_dict(), tmp / "centralized_model.pt")
         n = cfg.client.num_clients
-        name = f"{g.data_version}/{manifest['name']}"
+        name = f"{cfg.general.data_version}/{manifest['name']}"
         summary: dict[str, Any] = {
             "name": name,
             "mode": mode,
             "config": cfg.model_dump(),
+            "strategy": history.get("strategy"),
             "tuning": tuning,
             "partition": {
                 "folder": str(partition_dir),
-                **{
-                    k: manifest[k]
-                    for k in ("name", "split", "num_clients", "alpha", "data_version", "counts")
-                },
+                **{k: manifest.get(k) for k in ("name", "num_clients", "alpha", "data_version", "counts")},
+                "data_split": manifest.get("data_split", manifest.get("split")),
             },
             "federated": {
                 "rounds": rounds,
@@ -391,18 +387,30 @@ def federate(
                 "client_evaluate": history["client_evaluate"],
                 "wall_seconds": fl_seconds,
                 "server_seconds": history["seconds"],
+                "reference_check": history.get("reference_check"),
+                "differential_privacy": history.get("differential_privacy"),
             },
             "centralized": central,
             "deployment": history.get("deployment"),
-            "gap_macro_f1_points": 100 * (central["macro_f1"] - final["macro_f1"]),
-            "wall_time_ratio_fl_over_centralized": fl_seconds / max(central["seconds"], 1e-9),
+            "gap_macro_f1_points": None
+            if central is None
+            else 100 * (central["macro_f1"] - final["macro_f1"]),
+            "wall_time_ratio_fl_over_centralized": (
+                None if central is None else fl_seconds / max(central["seconds"], 1e-9)
+            ),
             "epoch_budget": cfg.epoch_budget,
             "versions": {"flwr": flwr.__version__, "torch": torch.__version__},
             "notes": notes,
         }
-        table = results_table([("Centralized (Baseline)", central), (f"FL with {n} clients", final)])
+        rows = [("Centralized (Baseline)", central)] if central is not None else []
+        table = results_table([*rows, (f"FL with {n} clients ({cfg.server.strategy})", final)])
         (tmp / "results_table.md").write_text(table + "\n")
-        curve_png(rounds, central, f"{name}: FL ({n} clients, {mode}) vs centralized", tmp / "fl_curve.png")
+        curve_png(
+            rounds,
+            central,
+            f"{name}: FL ({n} clients, {cfg.server.strategy}, {mode}) vs centralized",
+            tmp / "fl_curve.png",
+        )
         if g.use_wandb:
             notes.append(_wandb_log(cfg, tmp, summary, quiet))
         write_json(tmp / "metrics.json", summary)

@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -67,20 +69,30 @@ def submit_predictions(
     *,
     model: str = "",
     timeout: float = 120.0,
+    idempotency_key: str | None = None,
+    attempts: int = 3,
 ) -> dict[str, Any]:
     """Upload a predictions file (Parquet ``sample_id``, ``label``, or CSV ``sample_id,label``).
+
+    The request carries an ``Idempotency-Key`` (a fresh random one unless given) and is sent again, with
+    the same key, when the connection fails before an answer arrives: the server then answers with the
+    submission it already stored instead of storing it twice.
 
     Args:
         url: base URL of the leaderboard, e.g. ``http://127.0.0.1:8000``.
         token: the researcher's API token (``campaignlab leaderboard create-token``).
         version: dataset version name, e.g. ``v25``.
         predictions_path: the file ``campaignlab predict`` wrote (extra ``prob_*`` columns are ignored).
-        model: free-text model name shown in the ranking.
-        timeout: seconds for the whole request.
+        model: model name shown in the ranking (printable text).
+        timeout: seconds for each attempt.
+        idempotency_key: the key to send (default: a random one for this call).
+        attempts: tries in all when the connection fails (1: no retry).
 
     Returns:
         The stored submission: ``id``, ``version``, ``researcher``, ``model``, ``created_at``,
-        ``n_rows`` and ``scores`` (macro_f1, f1_negative, f1_average, f1_positive, weighted_f1, accuracy).
+        ``n_rows``, ``scores`` (on the public part of the test split: macro_f1, f1_negative, f1_average,
+        f1_positive, weighted_f1, priority_weighted_f1, accuracy) and ``private_scores`` (None until the
+        competition has ended).
 
     Raises:
         LeaderboardError: the file is missing, the server is unreachable or it refused the upload
@@ -92,16 +104,23 @@ def submit_predictions(
     ctype = "text/csv" if path.suffix.lower() == ".csv" else "application/vnd.apache.parquet"
     data = path.read_bytes()
     what = f"submitting {path.name} to version {version!r}"
+    headers = {"Content-Type": ctype, "Idempotency-Key": idempotency_key or uuid.uuid4().hex}
     with _client(url, token, timeout) as client:
-        resp = _call(
-            what,
-            lambda: client.post(
-                f"/api/versions/{version}/submissions",
-                params={"model": model},
-                content=data,
-                headers={"Content-Type": ctype},
-            ),
-        )
+        for attempt in range(1, max(1, attempts) + 1):
+            try:
+                resp = client.post(
+                    f"/api/versions/{version}/submissions",
+                    params={"model": model},
+                    content=data,
+                    headers=headers,
+                )
+                break
+            except httpx.TransportError as err:  # no answer: the same key makes the retry safe
+                if attempt >= attempts:
+                    raise LeaderboardError(
+                        f"{what}: cannot reach the leaderboard ({type(err).__name__}: {err})"
+                    ) from None
+                time.sleep(0.5 * attempt)
     _raise_for(resp, what)
     return dict(resp.json())
 
@@ -128,7 +147,7 @@ def download_split(
 
 
 def get_ranking(url: str, token: str, version: str, *, timeout: float = 60.0) -> list[dict[str, Any]]:
-    """The version's submissions, best macro F1 first."""
+    """The version's submissions, best macro F1 on the ranked part first (rounded scores)."""
     what = f"reading the ranking of version {version!r}"
     with _client(url, token, timeout) as client:
         resp = _call(what, lambda: client.get(f"/api/versions/{version}/ranking"))

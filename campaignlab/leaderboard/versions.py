@@ -2,21 +2,32 @@
 
 Data folder layout (``--data-dir``; default ``<sqlite file>.data``)::
 
-    versions/<name>-<hash12>/train.parquet            every column of samples.parquet, train rows
-    versions/<name>-<hash12>/test.parquet             test rows: sample_id, split and the raw modality
+    versions/<name>-<random12>/train.parquet            every column of samples.parquet, train rows
+    versions/<name>-<random12>/test.parquet             test rows: sample_id, split and the raw modality
                                                       texts only (audience, brand, creative, platform, geo)
-    versions/<name>-<hash12>/train_features.parquet   (with --features) every column, train rows
-    versions/<name>-<hash12>/test_features.parquet    (with --features) test rows without label
+    versions/<name>-<random12>/train_features.parquet   (with --features) every column, train rows
+    versions/<name>-<random12>/test_features.parquet    (with --features) test rows without label
 
 Test files never hold ``label``, ``pos_frac``/``neg_frac`` or the ``*_nodes`` lists (which, with the
-graph, give the label back). The data folder holds nothing secret; the answer key lives only in the
-database. A version's ``content_hash`` is the sha256 over the input files' bytes: registering the same
-name again with the same content is a no-op, with different content an error.
+graph, give the label back). The data folder holds nothing secret; the answer key (test labels and the
+secret public/private split) lives only in the database.
+
+Labels that cannot be rebuilt from what is published: a generated dataset is fully determined by its
+preset, scale and seed, and the test split's texts are served, so anyone who can guess the seed can
+regenerate the dataset and read the test labels. ``register_version`` therefore refuses a dataset whose
+``manifest.json`` seed has fewer than :data:`MIN_SEED_BITS` bits (the default 42, small seeds), unless
+``allow_guessable_seed`` (the version is then flagged ``labels_reconstructible``); it never stores or
+publishes the seed, and never a hash of a file that holds test labels: the published ``content_hash`` is
+the sha256 over the served files' sha256 (``file_sha256``). The secret ``input_hash`` (over the input
+files) only tells add-version that the same name is registered again with the same content (a no-op) or
+with other content (an error).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +55,11 @@ FILES = {
     ("train", "features"): "train_features.parquet",
     ("test", "features"): "test_features.parquet",
 }
+
+
+MIN_SEED_BITS = 96
+"""A generated dataset's seed must have at least this many bits: ``secrets.randbits(128)`` is below
+2**96 with probability 2**-32, while any seed a person types or a default (42) is far shorter."""
 
 
 @dataclass(frozen=True)
@@ -91,13 +107,70 @@ def _public_counts(train: pa.Table) -> dict[str, int]:
     return {"negative": int(counts[0]), "average": int(counts[1]), "positive": int(counts[2])}
 
 
+def check_seed(manifest: dict[str, Any], where: str, allow_guessable_seed: bool) -> bool:
+    """Whether the dataset's labels can be rebuilt by regenerating it (a guessable generator seed).
+
+    Raises:
+        DataError: the seed is guessable and ``allow_guessable_seed`` is false.
+    """
+    seed = manifest.get("seed")
+    if seed is None:
+        return False  # not generated (own data): nothing to regenerate from
+    if isinstance(seed, int) and seed.bit_length() >= MIN_SEED_BITS:
+        return False
+    if allow_guessable_seed:
+        return True
+    raise DataError(
+        f"{where}: seed {seed!r} is guessable (fewer than {MIN_SEED_BITS} bits): anyone who finds it can "
+        "regenerate the dataset and read the test labels from it. Generate the version with a secret "
+        "seed, e.g. campaignlab generate --preset v25 --seed \"$(python -c 'import secrets; "
+        "print(secrets.randbits(128))')\" ..., and keep the dataset folder private; or pass "
+        "--allow-guessable-seed for a version whose labels need not stay secret (it is flagged "
+        "labels_reconstructible)"
+    )
+
+
+def draw_public_mask(labels: np.ndarray, fraction: float) -> np.ndarray:
+    """The secret public part of the test split: ``fraction`` of each class, drawn from ``secrets``.
+
+    Stratified, so both parts keep the test split's class balance; the random state is drawn from the
+    operating system's secret source and never stored (the mask itself is the secret).
+    """
+    rng = np.random.default_rng(secrets.randbits(128))
+    mask = np.zeros(len(labels), dtype=bool)
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        mask[rng.permutation(idx)[: round(fraction * len(idx))]] = True
+    return mask
+
+
 def register_version(
-    store: Store, data_dir: Path, name: str, dataset: Path, features: Path | None = None
+    store: Store,
+    data_dir: Path,
+    name: str,
+    dataset: Path,
+    features: Path | None = None,
+    *,
+    public_fraction: float = 0.5,
+    ends_at: dt.datetime | None = None,
+    allow_guessable_seed: bool = False,
 ) -> Registered:
     """Register ``dataset`` (and optionally ``features``) as version ``name``.
 
+    Args:
+        store: the database.
+        data_dir: where the served split files go.
+        name: the version's name.
+        dataset: a dataset folder (``samples.parquet``, optional ``manifest.json``).
+        features: a features folder for the same dataset.
+        public_fraction: share of the test samples in the public part (ranked while the competition
+            runs); the rest is the private part, revealed when it ends.
+        ends_at: when the competition ends (None: it runs until ``campaignlab leaderboard reveal``).
+        allow_guessable_seed: register a generated dataset whose seed is guessable (flagged).
+
     Raises:
-        DataError: a file is missing or off its contract, or features disagree with the samples.
+        DataError: a file is missing or off its contract, features disagree with the samples, or the
+            generator seed is guessable.
         ConfigError: ``name`` exists with different content.
     """
     samples_path = dataset / "samples.parquet"
@@ -108,21 +181,23 @@ def register_version(
         if not p.is_file():
             raise DataError(f"{str(p)!r} does not exist")
     h = hashlib.sha256()
-    file_hashes = {}
     for label, p in inputs.items():
-        file_hashes[label] = _sha256_file(p)
-        h.update(f"{label}\0{file_hashes[label]}\n".encode())
-    content_hash = h.hexdigest()
+        h.update(f"{label}\0{_sha256_file(p)}\n".encode())
+    input_hash = h.hexdigest()
 
     existing = store.find_version(name)
     if existing is not None:
-        if existing.content_hash == content_hash:
+        if store.find_input_hash(name) == input_hash:
             return Registered(existing, created=False)
         raise ConfigError(
-            f"name: version {name!r} is already registered with content hash {existing.content_hash[:12]}; "
-            f"this content hashes to {content_hash[:12]}. Versions are immutable: "
+            f"name: version {name!r} is already registered with other content. Versions are immutable: "
             "register it under a new name"
         )
+
+    manifest: dict[str, Any] = {}
+    if (dataset / "manifest.json").is_file():
+        manifest = read_json(dataset / "manifest.json")
+    reconstructible = check_seed(manifest, str(dataset / "manifest.json"), allow_guessable_seed)
 
     samples = read_parquet(samples_path, REQUIRED_SAMPLES)
     _check_samples(samples, str(samples_path))
@@ -153,31 +228,39 @@ def register_version(
             leaked = [c for c in table.column_names if _leaky(c)]
             assert not leaked, leaked  # guarded by construction above
 
-    manifest: dict[str, Any] = {}
-    if (dataset / "manifest.json").is_file():
-        manifest = read_json(dataset / "manifest.json")
-    folder = f"versions/{name}-{content_hash[:12]}"
-    info = {
-        "preset": manifest.get("preset"),
-        "seed": manifest.get("seed"),
-        "train_counts": _public_counts(train),
-        "input_sha256": file_hashes,
-        "folder": folder,
-        "files": {f"{split}/{kind}": FILES[(split, kind)] for split, kind in outputs},
-    }
+    test_labels = np.asarray(test["label"], dtype=np.int8)
+    public = draw_public_mask(test_labels, public_fraction)
+    folder = f"versions/{name}-{secrets.token_hex(6)}"
     target = data_dir / folder
     with atomic_dir(target) as tmp:
         for key, table in outputs.items():
             write_parquet(table, tmp / FILES[key])
+        file_sha256 = {f"{s}/{k}": _sha256_file(tmp / FILES[(s, k)]) for s, k in outputs}
+    content = hashlib.sha256()
+    for name_ in sorted(file_sha256):
+        content.update(f"{name_}\0{file_sha256[name_]}\n".encode())
+    info = {
+        "preset": manifest.get("preset"),
+        "train_counts": _public_counts(train),
+        "n_public": int(public.sum()),
+        "public_fraction": public_fraction,
+        "labels_reconstructible": reconstructible,
+        "folder": folder,
+        "files": {f"{split}/{kind}": FILES[(split, kind)] for split, kind in outputs},
+        "file_sha256": file_sha256,
+    }
     try:
         version = store.insert_version(
             name=name,
-            content_hash=content_hash,
+            input_hash=input_hash,
+            content_hash=content.hexdigest(),
             n_train=train.num_rows,
             n_test=test.num_rows,
             has_features=features is not None,
             info=info,
             test_labels=labels_blob(test["sample_id"], test["label"]),
+            public_mask=public,
+            ends_at=ends_at,
         )
     except Exception:
         import shutil

@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+from pydantic import Field
 
 import campaignlab
 from campaignlab import LABEL_NAMES, MODALITIES
 from campaignlab.config import StrictModel, validate
-from campaignlab.errors import CampaignlabError, DataError
+from campaignlab.errors import CampaignlabError, ConfigError, DataError
 from campaignlab.io import read_json
 from campaignlab.models.data import Inputs
 
@@ -43,6 +44,33 @@ def default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def torch_device(requested: str = "auto") -> Any:
+    """The ``torch.device`` to compute on: ``auto`` takes the GPU when torch sees one, else the CPU.
+
+    A torch step scheduled on a GPU machine (an accelerator requested in the pipeline, and the CUDA
+    build of the image, see ``docs/pipelines.md``) so runs on the GPU without any flag; ``cpu`` keeps a
+    run on the CPU. Asking for ``cuda`` where there is none is an error, not a silent CPU run.
+
+    Raises:
+        ConfigError: ``requested`` is unknown, or ``cuda`` while torch sees no CUDA device.
+    """
+    import torch
+
+    if requested not in ("auto", "cpu", "cuda"):
+        raise ConfigError(f"device: got {requested!r} -> expected 'auto', 'cpu' or 'cuda'")
+    if requested == "cpu":
+        return torch.device("cpu")
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if requested == "cuda":
+        build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
+        raise ConfigError(
+            f"device: got 'cuda' -> no CUDA device is visible to torch {torch.__version__} ({build}); "
+            "run on a GPU machine with the CUDA image (TORCH_VARIANT=cuda) or use device 'auto' or 'cpu'"
+        )
+    return torch.device("cpu")
+
+
 def versions(*extra: str) -> dict[str, str]:
     """Versions recorded in model.json (the packages that produced the weights)."""
     from importlib.metadata import PackageNotFoundError, version
@@ -56,31 +84,79 @@ def versions(*extra: str) -> dict[str, str]:
     return out
 
 
+class EstimatorParams(StrictModel):
+    """Parameters every estimator has; each estimator's ``Params`` adds its own.
+
+    An estimator's ``Params`` model is the one place that names its parameters and holds their
+    defaults and bounds: the keyword-only constructor and the module config dataclass read them from it.
+    """
+
+    random_state: int = 42
+    n_jobs: int | None = Field(None, ge=1)
+
+
 class Estimator(ABC):
-    """Base of the registered estimators (see :mod:`campaignlab.models.registry`)."""
+    """Base of the registered estimators (see :mod:`campaignlab.models.registry`).
+
+    The constructor is generated from ``Params`` (scikit-learn's contract: keyword-only, it only stores
+    the parameters, each defaulting to the ``Params`` field's default; ``fit`` validates them), and
+    ``inspect.signature(EstimatorClass)`` shows those keyword-only parameters with their defaults.
+    """
 
     name: ClassVar[str]
     """Registry name, also the ``type`` in model.json and ``--model`` of ``campaignlab train``."""
-    Params: ClassVar[type[StrictModel]]
-    """Pydantic model validating the ``__init__`` parameters."""
+    Params: ClassVar[type[EstimatorParams]]
+    """Pydantic model of the parameters: names, defaults, bounds (the only place that states them)."""
     tuning_metric: ClassVar[str] = "macro_f1"
     """What ``--tune`` maximises on the validation split (a function of campaignlab.evaluation.metrics)."""
+
+    # the parameters every estimator has (see EstimatorParams); the others are typed by each subclass
+    random_state: int
+    n_jobs: int | None
+
+    def __init__(self, **params: Any) -> None:
+        self._reject_unknown(params)
+        for name, field in self.Params.model_fields.items():
+            value = params[name] if name in params else field.get_default(call_default_factory=True)
+            setattr(self, name, value)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "Params" in cls.__dict__:  # the documented signature: keyword-only, the Params defaults
+            cls.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+                [
+                    inspect.Parameter(
+                        name,
+                        inspect.Parameter.KEYWORD_ONLY,
+                        default=field.get_default(call_default_factory=True),
+                        annotation=field.annotation,
+                    )
+                    for name, field in cls.Params.model_fields.items()
+                ]
+            )
 
     # -- parameters -------------------------------------------------------------------------
     @classmethod
     def param_names(cls) -> list[str]:
-        sig = inspect.signature(cls.__init__)
-        return [p.name for p in sig.parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY]
+        return list(cls.Params.model_fields)
 
-    def get_params(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.param_names()}
+    @classmethod
+    def default_params(cls) -> dict[str, Any]:
+        """Every parameter with its default (the ``Params`` model's)."""
+        return cls.Params().model_dump()
 
-    def set_params(self, **params: Any) -> Estimator:
+    def _reject_unknown(self, params: dict[str, Any]) -> None:
         unknown = sorted(set(params) - set(self.param_names()))
         if unknown:
             raise CampaignlabError(
                 f"{self.name}: unknown parameter(s) {unknown}; expected some of {self.param_names()}"
             )
+
+    def get_params(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.param_names()}
+
+    def set_params(self, **params: Any) -> Estimator:
+        self._reject_unknown(params)
         for k, v in params.items():
             setattr(self, k, v)
         return self

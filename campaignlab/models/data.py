@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -71,21 +72,43 @@ class Features:
         return part
 
 
-def load_features(folder: str | Path) -> Features:
+def load_features(folder: str | Path, *, labelled: bool = True) -> Features:
     """Read a features folder (``features.parquet`` + ``manifest.json``) into :class:`Features`.
 
-    Builds on :func:`campaignlab.features.read_feature_arrays` (schema checks) and adds the checks
-    models need: labels in 0..2, splits 'train'/'test', finite vectors.
+    Builds on :func:`campaignlab.features.read_features` (schema checks) and adds the checks models
+    need: labels in 0..2 (or -1 everywhere, an unlabelled dataset, when ``labelled`` is False), splits
+    'train'/'test', finite vectors.
     """
-    from campaignlab.features import read_feature_arrays
+    from campaignlab.features import read_features
 
     path = Path(folder)
-    arrays, cols, _ = read_feature_arrays(path)
-    where = str(path / FEATURES_FILE)
+    table, _ = read_features(path)
+    return features_from_table(table, str(path / FEATURES_FILE), labelled=labelled)
+
+
+def load_features_file(path: str | Path) -> Features:
+    """Read one features-schema Parquet file without its folder (e.g. a federated client's partition
+    file) into :class:`Features`, with the same checks as :func:`load_features`."""
+    from campaignlab.features.table import read_features_table
+
+    return features_from_table(read_features_table(path), str(path))
+
+
+def features_from_table(table: Any, where: str, *, labelled: bool = True) -> Features:
+    """:class:`Features` from a schema-checked features table; ``where`` names it in errors."""
+    from campaignlab.features.table import modality_arrays, table_columns
+
+    arrays, cols = modality_arrays(table), table_columns(table)
     label = cols["label"]
     if len(label) == 0:
         raise DataError(f"{where!r} has no rows")
-    bad = ~np.isin(label, [0, 1, 2])
+    if labelled and (label == -1).all():
+        raise DataError(
+            f"{where!r} holds unlabelled campaigns (ingested with --unlabelled): they can be predicted, "
+            "not trained on or evaluated"
+        )
+    ok = [-1, 0, 1, 2] if not labelled else [0, 1, 2]
+    bad = ~np.isin(label, ok)
     if bad.any():
         raise DataError(f"{where!r}: label {int(label[bad][0])} -> expected 0, 1 or 2")
     split = cols["split"]
@@ -158,3 +181,43 @@ def stratified_subset(y: np.ndarray, size: int, seed: int) -> np.ndarray:
         return np.arange(len(y))
     _, sub = stratified_split(y, size / len(y), seed)
     return sub
+
+
+UNKNOWN_PLATFORM_CODE = -1
+"""The reserved platform code of a platform the model never saw in training (LightGBM: a missing value)."""
+
+
+class UnseenPlatformWarning(UserWarning):
+    """Features hold platforms the model was not trained on; they get :data:`UNKNOWN_PLATFORM_CODE`."""
+
+
+def align_platform_codes(
+    codes: np.ndarray, features_vocab: Mapping[str, int] | None, model_vocab: list[str] | None
+) -> tuple[np.ndarray, dict[str, int]]:
+    """Re-code ``platform_code`` from the features' vocabulary to the model's training vocabulary, by name.
+
+    Args:
+        codes: (N,) platform codes of a features folder.
+        features_vocab: that folder's ``platform_codes`` (name -> code) from its manifest.
+        model_vocab: the platform names in the model's code order (``model.json`` ``platform_vocabulary``).
+
+    Returns:
+        The codes in the model's vocabulary (a platform it never saw: :data:`UNKNOWN_PLATFORM_CODE`) and
+        ``{unseen platform: rows}``. Without both vocabularies (older folders) the codes are returned as
+        they are.
+    """
+    codes = np.asarray(codes)
+    if not features_vocab or not model_vocab:
+        return codes, {}
+    name_of = {int(c): str(n) for n, c in features_vocab.items()}
+    model_code = {n: i for i, n in enumerate(model_vocab)}
+    lookup = np.full(max(name_of, default=-1) + 2, UNKNOWN_PLATFORM_CODE, dtype=np.int64)
+    for c, n in name_of.items():
+        lookup[c] = model_code.get(n, UNKNOWN_PLATFORM_CODE)
+    safe = np.where((codes >= 0) & (codes < len(lookup) - 1), codes, len(lookup) - 1)
+    out = lookup[safe].astype(np.int32)
+    unseen: dict[str, int] = {}
+    for c in np.unique(codes[out == UNKNOWN_PLATFORM_CODE]):
+        name = name_of.get(int(c), f"<code {int(c)}>")
+        unseen[name] = int((codes == c).sum())
+    return out, unseen

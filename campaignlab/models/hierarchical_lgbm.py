@@ -28,10 +28,16 @@ import numpy as np
 from pydantic import Field
 
 from campaignlab import MODALITIES
-from campaignlab.config import StrictModel
 from campaignlab.errors import DataError
 from campaignlab.io import atomic_write_bytes, write_json
-from campaignlab.models.base import Estimator, Progress, default_threads, read_model_json, versions
+from campaignlab.models.base import (
+    Estimator,
+    EstimatorParams,
+    Progress,
+    default_threads,
+    read_model_json,
+    versions,
+)
 from campaignlab.models.data import Inputs, check_inputs, check_labels
 
 EMBEDDED = tuple(m for m in MODALITIES if m != "platform")
@@ -39,7 +45,9 @@ EMBEDDED = tuple(m for m in MODALITIES if m != "platform")
 STAGE_KEYS = ("num_leaves", "n_estimators", "learning_rate", "min_data_in_leaf")
 
 
-class HierarchicalLGBMParams(StrictModel):
+class HierarchicalLGBMParams(EstimatorParams):
+    """The estimator's parameters and their defaults (the constructor takes exactly these)."""
+
     pos_threshold: float = Field(0.5, gt=0, lt=1)
     stage1_num_leaves: int = Field(31, ge=2)
     stage1_n_estimators: int = Field(300, ge=1)
@@ -51,8 +59,6 @@ class HierarchicalLGBMParams(StrictModel):
     stage2_min_data_in_leaf: int = Field(20, ge=1)
     feature_fraction: float = Field(1.0, gt=0, le=1)
     downsample_ratio: float | None = Field(1.4, ge=1)
-    random_state: int = 42
-    n_jobs: int | None = Field(None, ge=1)
 
 
 def downsample_majority(y: np.ndarray, ratio: float | None, rng: np.random.Generator) -> np.ndarray:
@@ -78,39 +84,10 @@ class HierarchicalLGBMClassifier(Estimator):
     """Two-stage LightGBM (see the module docstring)."""
 
     name: ClassVar[str] = "hierarchical_lgbm"
-    Params: ClassVar[type[StrictModel]] = HierarchicalLGBMParams
+    Params: ClassVar[type[EstimatorParams]] = HierarchicalLGBMParams
     tuning_metric: ClassVar[str] = "priority_weighted_f1"
 
-    def __init__(
-        self,
-        *,
-        pos_threshold: float = 0.5,
-        stage1_num_leaves: int = 31,
-        stage1_n_estimators: int = 300,
-        stage1_learning_rate: float = 0.05,
-        stage1_min_data_in_leaf: int = 20,
-        stage2_num_leaves: int = 31,
-        stage2_n_estimators: int = 300,
-        stage2_learning_rate: float = 0.05,
-        stage2_min_data_in_leaf: int = 20,
-        feature_fraction: float = 1.0,
-        downsample_ratio: float | None = 1.4,
-        random_state: int = 42,
-        n_jobs: int | None = None,
-    ) -> None:
-        self.pos_threshold = pos_threshold
-        self.stage1_num_leaves = stage1_num_leaves
-        self.stage1_n_estimators = stage1_n_estimators
-        self.stage1_learning_rate = stage1_learning_rate
-        self.stage1_min_data_in_leaf = stage1_min_data_in_leaf
-        self.stage2_num_leaves = stage2_num_leaves
-        self.stage2_n_estimators = stage2_n_estimators
-        self.stage2_learning_rate = stage2_learning_rate
-        self.stage2_min_data_in_leaf = stage2_min_data_in_leaf
-        self.feature_fraction = feature_fraction
-        self.downsample_ratio = downsample_ratio
-        self.random_state = random_state
-        self.n_jobs = n_jobs
+    pos_threshold: float
 
     # -- features ---------------------------------------------------------------------------
     def _design(self, X: Inputs) -> np.ndarray:

@@ -9,7 +9,8 @@ import importlib
 from pathlib import Path
 
 from campaignlab.errors import ConfigError
-from campaignlab.models.base import Estimator, read_model_json
+from campaignlab.io import require_complete
+from campaignlab.models.base import MODEL_JSON, Estimator, read_model_json
 
 REGISTRY: dict[str, str] = {
     "hierarchical_lgbm": "campaignlab.models.hierarchical_lgbm:HierarchicalLGBMClassifier",
@@ -33,6 +34,11 @@ def get(name: str) -> type[Estimator]:
 
 
 def load_model(folder: str | Path) -> Estimator:
-    """Load any saved model folder (its model.json names the type)."""
+    """Load a published model folder (``campaignlab train`` output; its model.json names the type).
+
+    ``Estimator.save`` / ``Estimator.load`` read and write the model files of a plain folder; this is
+    the reader of model *outputs*: it refuses a folder that was not completely published.
+    """
+    require_complete(folder, "model folder", needs=(MODEL_JSON,))
     meta = read_model_json(folder)
     return get(meta["type"]).load(folder)

@@ -22,20 +22,38 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from campaignlab.config import StrictModel
+from campaignlab.models.base import EstimatorParams
 from campaignlab.models.torch_training import MultimodalModule, TorchEstimator, TorchTrainParams
+
+
+class RobustModalityParams(TorchTrainParams):
+    """The estimator's parameters and their defaults (the constructor and the module config read them)."""
+
+    proj_hidden: int = Field(256, ge=1)  # inner width of each deep projection
+    proj_dim: int = Field(128, ge=1)  # P, width of each modality's representation
+    proj_dropout: float = Field(0.2, ge=0, lt=1)
+    proj_activation: Literal["none", "relu"] = "none"  # "none": the report's sequence
+    modality_dropout: float = Field(0.1, ge=0, lt=1)  # chance a whole modality of a sample is zeroed
+    head_hidden: int = Field(256, ge=2)  # H1; the second hidden layer has H1 // 2 units
+    head_dropout: float = Field(0.3, ge=0, lt=1)
+    lr_plateau_patience: int | None = Field(2, ge=0)
+
+
+_DEFAULTS = RobustModalityParams()
 
 
 @dataclass
 class RobustModalityConfig:
+    """Architecture of :class:`RobustModalityNet`; the defaults are :class:`RobustModalityParams`'."""
+
     input_dims: dict[str, int] = field(default_factory=dict)  # modality -> D_m
-    proj_hidden: int = 256  # inner width of each deep projection
-    proj_dim: int = 128  # P, width of each modality's representation
-    proj_dropout: float = 0.2
-    proj_activation: str = "none"  # "none" (the report's sequence) or "relu"
-    modality_dropout: float = 0.1  # chance that a whole modality of a training sample is zeroed
-    head_hidden: int = 256  # H1; the second hidden layer has H1 // 2 units
-    head_dropout: float = 0.3
+    proj_hidden: int = _DEFAULTS.proj_hidden
+    proj_dim: int = _DEFAULTS.proj_dim  # P
+    proj_dropout: float = _DEFAULTS.proj_dropout
+    proj_activation: str = _DEFAULTS.proj_activation
+    modality_dropout: float = _DEFAULTS.modality_dropout
+    head_hidden: int = _DEFAULTS.head_hidden  # H1
+    head_dropout: float = _DEFAULTS.head_dropout
 
 
 class ModalityDropout(nn.Module):
@@ -99,63 +117,13 @@ class RobustModalityNet(MultimodalModule):
         return self.head(feats.flatten(1))  # (B, M*P) -> (B, 3)
 
 
-class RobustModalityParams(TorchTrainParams):
-    proj_hidden: int = Field(256, ge=1)
-    proj_dim: int = Field(128, ge=1)
-    proj_dropout: float = Field(0.2, ge=0, lt=1)
-    proj_activation: Literal["none", "relu"] = "none"
-    modality_dropout: float = Field(0.1, ge=0, lt=1)
-    head_hidden: int = Field(256, ge=2)
-    head_dropout: float = Field(0.3, ge=0, lt=1)
-    lr_plateau_patience: int | None = Field(2, ge=0)
-
-
 class RobustModalityClassifier(TorchEstimator):
     """Arch2 estimator."""
 
     name: ClassVar[str] = "robust_modality"
-    Params: ClassVar[type[StrictModel]] = RobustModalityParams
+    Params: ClassVar[type[EstimatorParams]] = RobustModalityParams
     module_cls: ClassVar[Any] = RobustModalityNet
     config_cls: ClassVar[Any] = RobustModalityConfig
-
-    def __init__(
-        self,
-        *,
-        proj_hidden: int = 256,
-        proj_dim: int = 128,
-        proj_dropout: float = 0.2,
-        proj_activation: str = "none",
-        modality_dropout: float = 0.1,
-        head_hidden: int = 256,
-        head_dropout: float = 0.3,
-        lr: float = 1e-3,
-        weight_decay: float = 1e-2,
-        batch_size: int = 256,
-        max_epochs: int = 60,
-        patience: int = 8,
-        lr_plateau_patience: int | None = 2,
-        class_weight: str | None = None,
-        validation_fraction: float = 0.1,
-        random_state: int = 42,
-        n_jobs: int | None = None,
-    ) -> None:
-        self.proj_hidden = proj_hidden
-        self.proj_dim = proj_dim
-        self.proj_dropout = proj_dropout
-        self.proj_activation = proj_activation
-        self.modality_dropout = modality_dropout
-        self.head_hidden = head_hidden
-        self.head_dropout = head_dropout
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.patience = patience
-        self.lr_plateau_patience = lr_plateau_patience
-        self.class_weight = class_weight
-        self.validation_fraction = validation_fraction
-        self.random_state = random_state
-        self.n_jobs = n_jobs
 
     def _module_config(self, p: dict[str, Any], dims: dict[str, int]) -> RobustModalityConfig:
         keys = RobustModalityConfig.__dataclass_fields__.keys() - {"input_dims"}

@@ -18,20 +18,35 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from campaignlab.config import StrictModel
+from campaignlab.models.base import EstimatorParams
 from campaignlab.models.torch_training import MultimodalModule, TorchEstimator, TorchTrainParams
 
 SIZES: dict[str, tuple[int, int]] = {"small": (64, 128), "medium": (128, 256), "high": (256, 512)}
 """Layer-size presets: name -> (projection width P, head hidden width H)."""
 
 
+class SharedLatentParams(TorchTrainParams):
+    """The estimator's parameters and their defaults (the constructor and the module config read them)."""
+
+    size: Literal["small", "medium", "high"] = "medium"  # (P, H) from SIZES unless set below
+    proj_dim: int | None = Field(None, ge=1)
+    hidden_dim: int | None = Field(None, ge=1)
+    dropout: float = Field(0.3, ge=0, lt=1)  # the report's head dropout
+    sim_weight: float = Field(0.1, ge=0)  # weight of the cross-modal similarity loss
+
+
+_DEFAULTS = SharedLatentParams()
+
+
 @dataclass
 class SharedLatentConfig:
+    """Architecture of :class:`SharedLatentNet`; its defaults are :class:`SharedLatentParams`'."""
+
     input_dims: dict[str, int] = field(default_factory=dict)  # modality -> D_m
-    proj_dim: int = 128  # P, the shared latent width
-    hidden_dim: int = 256  # H, the head's hidden width
-    dropout: float = 0.3  # the report's head dropout
-    sim_weight: float = 0.1  # weight of the cross-modal similarity loss
+    proj_dim: int = SIZES[_DEFAULTS.size][0]  # P, the shared latent width
+    hidden_dim: int = SIZES[_DEFAULTS.size][1]  # H, the head's hidden width
+    dropout: float = _DEFAULTS.dropout
+    sim_weight: float = _DEFAULTS.sim_weight
 
 
 class SharedLatentNet(MultimodalModule):
@@ -72,54 +87,13 @@ class SharedLatentNet(MultimodalModule):
         return self.config.sim_weight * self.similarity_loss(feats)
 
 
-class SharedLatentParams(TorchTrainParams):
-    size: Literal["small", "medium", "high"] = "medium"
-    proj_dim: int | None = Field(None, ge=1)
-    hidden_dim: int | None = Field(None, ge=1)
-    dropout: float = Field(0.3, ge=0, lt=1)
-    sim_weight: float = Field(0.1, ge=0)
-
-
 class SharedLatentClassifier(TorchEstimator):
     """Arch1 estimator; ``size`` picks (P, H) from :data:`SIZES` unless ``proj_dim``/``hidden_dim`` set."""
 
     name: ClassVar[str] = "shared_latent"
-    Params: ClassVar[type[StrictModel]] = SharedLatentParams
+    Params: ClassVar[type[EstimatorParams]] = SharedLatentParams
     module_cls: ClassVar[Any] = SharedLatentNet
     config_cls: ClassVar[Any] = SharedLatentConfig
-
-    def __init__(
-        self,
-        *,
-        size: str = "medium",
-        proj_dim: int | None = None,
-        hidden_dim: int | None = None,
-        dropout: float = 0.3,
-        sim_weight: float = 0.1,
-        lr: float = 1e-3,
-        weight_decay: float = 1e-2,
-        batch_size: int = 256,
-        max_epochs: int = 60,
-        patience: int = 8,
-        class_weight: str | None = None,
-        validation_fraction: float = 0.1,
-        random_state: int = 42,
-        n_jobs: int | None = None,
-    ) -> None:
-        self.size = size
-        self.proj_dim = proj_dim
-        self.hidden_dim = hidden_dim
-        self.dropout = dropout
-        self.sim_weight = sim_weight
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.patience = patience
-        self.class_weight = class_weight
-        self.validation_fraction = validation_fraction
-        self.random_state = random_state
-        self.n_jobs = n_jobs
 
     def _module_config(self, p: dict[str, Any], dims: dict[str, int]) -> SharedLatentConfig:
         proj, hidden = SIZES[p["size"]]

@@ -24,15 +24,16 @@ from pydantic import Field
 from torch import nn
 
 from campaignlab import MODALITIES
-from campaignlab.config import StrictModel
 from campaignlab.errors import DataError
 from campaignlab.evaluation.metrics import macro_f1
 from campaignlab.io import atomic_write_bytes, write_json
 from campaignlab.models.base import (
     Estimator,
+    EstimatorParams,
     Progress,
     default_threads,
     read_model_json,
+    torch_device,
     versions,
 )
 from campaignlab.models.data import Inputs, check_inputs, check_labels, stratified_split, take_inputs
@@ -40,19 +41,19 @@ from campaignlab.models.data import Inputs, check_inputs, check_labels, stratifi
 WEIGHTS_FILE = "model.pt"
 
 
-@dataclass
+@dataclass(kw_only=True)
 class LoopConfig:
-    """Optimisation settings of :func:`train_module`."""
+    """Optimisation settings of :func:`train_module` (estimators fill it from their parameters)."""
 
-    lr: float = 1e-3
-    weight_decay: float = 1e-2  # AdamW's decoupled decay
-    batch_size: int = 256
-    max_epochs: int = 60
-    patience: int = 8  # epochs without a better validation macro F1 before stopping
+    lr: float
+    weight_decay: float  # AdamW's decoupled decay
+    batch_size: int
+    max_epochs: int
+    patience: int  # epochs without a better validation macro F1 before stopping
+    class_weight: str | None  # "balanced" or None
+    seed: int
     lr_plateau_patience: int | None = None  # None: constant learning rate (Arch1)
     lr_plateau_factor: float = 0.5  # the report halves the rate on a plateau (Arch2)
-    class_weight: str | None = None  # "balanced" or None
-    seed: int = 42
 
 
 @dataclass
@@ -77,6 +78,10 @@ def _batch(xs: dict[str, torch.Tensor], idx: torch.Tensor) -> dict[str, torch.Te
     return {m: t[idx] for m, t in xs.items()}
 
 
+def _on(device: torch.device, xs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {m: t.to(device) for m, t in xs.items()}  # no copy when already there (the CPU case)
+
+
 def class_weights(y: np.ndarray) -> np.ndarray:
     """'balanced' weights: n / (3 * count_c), as scikit-learn computes them."""
     counts = np.bincount(y, minlength=3).astype(float)
@@ -84,25 +89,39 @@ def class_weights(y: np.ndarray) -> np.ndarray:
 
 
 def predict_proba_module(
-    module: MultimodalModule, xs: dict[str, torch.Tensor], batch_size: int = 4096
+    module: MultimodalModule,
+    xs: dict[str, torch.Tensor],
+    batch_size: int = 4096,
+    device: torch.device | None = None,
 ) -> np.ndarray:
-    """(N, 3) softmax probabilities in eval mode (no dropout, no modality dropout)."""
-    module.eval()
+    """(N, 3) softmax probabilities in eval mode (no dropout, no modality dropout).
+
+    Computed on ``device`` (default: where the module is); the module is left where it was.
+    """
+    home = next(module.parameters()).device
+    device = device or home
+    module.to(device).eval()
     n = len(next(iter(xs.values())))
     out = []
     with torch.no_grad():
         for s in range(0, n, batch_size):
             idx = torch.arange(s, min(n, s + batch_size))
-            logits = module.forward_head(module.forward_features(_batch(xs, idx)))
-            out.append(torch.softmax(logits.double(), dim=1).numpy())
+            logits = module.forward_head(module.forward_features(_on(device, _batch(xs, idx))))
+            out.append(torch.softmax(logits.double(), dim=1).cpu().numpy())
+    module.to(home)
     return np.concatenate(out) if out else np.zeros((0, 3))
 
 
 def evaluate_module(
-    module: MultimodalModule, xs: dict[str, torch.Tensor], y: torch.Tensor, batch_size: int = 4096
+    module: MultimodalModule,
+    xs: dict[str, torch.Tensor],
+    y: torch.Tensor,
+    batch_size: int = 4096,
+    device: torch.device | None = None,
 ) -> dict[str, float]:
     """Validation loss (cross-entropy only) and macro F1."""
-    proba = predict_proba_module(module, xs, batch_size)
+    proba = predict_proba_module(module, xs, batch_size, device)
+    y = y.cpu()
     p = torch.from_numpy(proba).clamp_min(1e-12)
     loss = float(torch.nn.functional.nll_loss(p.log(), y).item())
     return {"val_loss": loss, "val_macro_f1": macro_f1(y.numpy(), proba.argmax(1))}
@@ -115,13 +134,22 @@ def train_module(
     cfg: LoopConfig,
     progress: Progress | None = None,
     stage: str = "training",
+    device: torch.device | None = None,
 ) -> History:
-    """Train ``module`` in place; on return it holds the weights of the best validation epoch."""
+    """Train ``module`` in place; on return it holds the weights of the best validation epoch.
+
+    The work runs on ``device`` (default: the CPU); the module is back on the CPU on return, so saving
+    and copying it never depends on where it was trained.
+    """
+    device = device or torch.device("cpu")
     xs, y = train
-    gen = torch.Generator().manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)  # on the CPU: the same shuffles on every device
     weight = None
     if cfg.class_weight == "balanced":
-        weight = torch.tensor(class_weights(y.numpy()), dtype=torch.float32)
+        weight = torch.tensor(class_weights(y.numpy()), dtype=torch.float32, device=device)
+    # The whole (small, tabular) training set moves to the device once; batches are slices there.
+    module.to(device)
+    xs, y = _on(device, xs), y.to(device)
     ce = torch.nn.CrossEntropyLoss(weight=weight)
     opt = torch.optim.AdamW(module.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = None
@@ -139,7 +167,7 @@ def train_module(
         order = torch.randperm(n, generator=gen)
         total, seen = 0.0, 0
         for s in range(0, n, cfg.batch_size):
-            idx = order[s : s + cfg.batch_size]
+            idx = order[s : s + cfg.batch_size].to(device)
             if len(idx) < 2 and n >= 2:  # BatchNorm-free, but a 1-row batch makes a noisy step
                 continue
             feats = module.forward_features(_batch(xs, idx))  # (B, M, P)
@@ -150,7 +178,7 @@ def train_module(
             total += float(loss.item()) * len(idx)
             seen += len(idx)
         row = {"epoch": epoch, "train_loss": total / max(seen, 1), "lr": opt.param_groups[0]["lr"]}
-        row.update(evaluate_module(module, *val))
+        row.update(evaluate_module(module, *val, device=device))
         hist.epochs.append(row)
         if sched is not None:
             sched.step(row["val_macro_f1"])
@@ -168,13 +196,13 @@ def train_module(
                 progress(stage, cfg.max_epochs, cfg.max_epochs)
             break
     module.load_state_dict(best_state)
-    module.eval()
+    module.to("cpu").eval()
     hist.best_val_macro_f1 = best
     hist.seconds = time.perf_counter() - t0
     return hist
 
 
-class TorchTrainParams(StrictModel):
+class TorchTrainParams(EstimatorParams):
     """Training parameters shared by the networks; each model's Params adds its architecture fields."""
 
     lr: float = Field(1e-3, gt=0)
@@ -184,8 +212,7 @@ class TorchTrainParams(StrictModel):
     patience: int = Field(8, ge=1)
     class_weight: Literal["balanced"] | None = None
     validation_fraction: float = Field(0.1, gt=0, lt=1)
-    random_state: int = 42
-    n_jobs: int | None = Field(None, ge=1)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
 
 
 class TorchEstimator(Estimator):
@@ -198,10 +225,9 @@ class TorchEstimator(Estimator):
     module_cls: ClassVar[Any]
     config_cls: ClassVar[Any]
 
-    # the parameters every torch estimator has (subclasses declare them in their __init__)
+    # TorchTrainParams fields every torch estimator has (random_state, n_jobs: EstimatorParams)
     validation_fraction: float
-    random_state: int
-    n_jobs: int | None
+    device: str
 
     def _module_config(self, p: dict[str, Any], dims: dict[str, int]) -> Any:
         raise NotImplementedError
@@ -254,6 +280,7 @@ class TorchEstimator(Estimator):
             self._loop_config(p),
             progress,
             stage=f"training {self.name}",
+            device=torch_device(p["device"]),
         )
         self.module_ = module
         self.config_ = config
@@ -266,7 +293,7 @@ class TorchEstimator(Estimator):
         self._check_fitted()
         check_inputs(X, self.dims_)
         self._set_threads()
-        return predict_proba_module(self.module_, to_tensors(X))
+        return predict_proba_module(self.module_, to_tensors(X), device=torch_device(self.device))
 
     def save(self, folder: str | Path) -> None:
         import io

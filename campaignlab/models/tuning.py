@@ -7,8 +7,8 @@ Every trial fits on a stratified part of the *training* rows and is scored on a 
 part of those same rows (the test split is never seen). The search runs on a representative
 (stratified) subset of at most ``subset_rows`` training rows, the report's efficiency strategy for
 LightGBM, applied to every model; the caller then refits the best parameters on all training rows.
-LightGBM maximises the report's weighted F1 (positives 0.5, negatives 0.4, averages 0.1); the networks
-maximise macro F1.
+LightGBM maximises the report's ``priority_weighted_f1`` (positives 0.5, negatives 0.4, averages 0.1);
+the networks maximise ``macro_f1`` (both from :mod:`campaignlab.evaluation.metrics`).
 """
 
 from __future__ import annotations

@@ -23,11 +23,15 @@ import numpy as np
 from pydantic import Field
 
 from campaignlab.config import StrictModel
+from campaignlab.synth.config import GraphConfig
 from campaignlab.synth.graph import SINGLE_PICK_GROUPS, Graph
 from campaignlab.synth.presets import EDGE_TYPES
 
 
 class CalibrateConfig(StrictModel):
+    """Config of ``campaignlab calibrate``: the graph (as ``generate`` builds it) and the sampling."""
+
+    graph: GraphConfig = Field(default_factory=GraphConfig)
     n_subgraphs: int = Field(10_000, ge=10)
     edges_per_subgraph: int = Field(1_000, ge=10)
     avg_halfwidth_sd: float = Field(2.0, gt=0)

@@ -18,7 +18,6 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from campaignlab.config import StrictModel, deep_merge, validate
-from campaignlab.errors import ConfigError
 from campaignlab.synth.presets import (
     EDGE_TYPE_FREQUENCIES,
     EDGE_TYPES,
@@ -130,14 +129,26 @@ class GeneratorConfig(StrictModel):
         400, ge=1, description="give up on a class after this many tries each"
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_from_preset(cls, data: Any) -> Any:
+        """A known ``preset`` fills the class ranges and counts; the given ``classes`` win over it."""
+        if isinstance(data, dict):
+            preset = data.get("preset")
+            if isinstance(preset, str) and preset in PRESETS:
+                return deep_merge({"classes": PRESETS[preset]}, data)
+            if preset is None and "classes" not in data:
+                raise ValueError("preset: got None -> give --preset v25|v26|v28 or a classes: section")
+        return data
+
     @model_validator(mode="after")
     def _all_classes(self) -> GeneratorConfig:
         unknown = sorted(set(self.classes) - set(LABELS))
         if unknown:
-            raise ValueError(f"classes: unknown class(es) {unknown}; expected neg, avg, pos")
+            raise ValueError(f"classes: got unknown class(es) {unknown} -> expected neg, avg, pos")
         missing = [k for k in LABELS if k not in self.classes]
         if missing:
-            raise ValueError(f"classes: missing {missing}; a preset or the config must define neg, avg, pos")
+            raise ValueError(f"classes: got no {missing} -> a preset or the config must define neg, avg, pos")
         return self
 
     # Derived values -------------------------------------------------------------------------
@@ -166,14 +177,5 @@ class GeneratorConfig(StrictModel):
 
 
 def resolve_generator_config(data: dict[str, Any], source: str = "config") -> GeneratorConfig:
-    """Fill class ranges from ``data['preset']`` (the file's own values win), then validate."""
-    preset = data.get("preset")
-    if preset is not None and preset not in PRESETS:
-        raise ConfigError(f"invalid {source}:\n  preset: got {preset!r} -> expected one of {sorted(PRESETS)}")
-    if preset is not None:
-        data = deep_merge({"classes": PRESETS[preset]}, data)
-    elif "classes" not in data:
-        raise ConfigError(
-            f"invalid {source}:\n  preset: got None -> give --preset v25|v26|v28 or a classes: section"
-        )
+    """Validate a generator config mapping (a ``preset`` key fills the class ranges; the file's own win)."""
     return validate(GeneratorConfig, data, source)

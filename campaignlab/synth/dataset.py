@@ -31,11 +31,12 @@ import numpy as np
 import pyarrow as pa
 
 import campaignlab
+from campaignlab import MODALITIES, TEXT_MODALITIES
 from campaignlab.errors import VerificationError
-from campaignlab.io import atomic_dir, read_json, read_parquet, write_json, write_parquet
+from campaignlab.io import atomic_dir, read_json, read_parquet, require_complete, write_json, write_parquet
 from campaignlab.synth import text
 from campaignlab.synth.config import GeneratorConfig
-from campaignlab.synth.graph import MODALITY_ORDER, Graph, build_graph, sign_matrix
+from campaignlab.synth.graph import Graph, build_graph, sign_matrix
 from campaignlab.synth.presets import LABELS
 from campaignlab.synth.sampler import CLASS_INDEX, AimedSampler, ClassDraw
 
@@ -43,16 +44,13 @@ SAMPLES_TEXT_COLUMNS = {
     "sample_id": "string",
     "split": "'train' or 'test'",
     "label": "int8 0/1/2",
-    "audience": "string",
-    "brand": "string",
-    "creative": "string",
-    "platform": "string",
+    **{m: "string" for m in TEXT_MODALITIES},
     "geo": "list of 5-character ZIP strings",
 }
 """The columns a consumer of the texts (e.g. the embedding step) needs."""
 SAMPLES_COLUMNS = {
     **SAMPLES_TEXT_COLUMNS,
-    **{f"{m}_nodes": "list of int64 node ids" for m in MODALITY_ORDER},
+    **{f"{m}_nodes": "list of int64 node ids" for m in MODALITIES},
     "pos_frac": "float64",
     "neg_frac": "float64",
 }
@@ -122,11 +120,11 @@ def generate(cfg: GeneratorConfig, progress: Progress | None = None) -> Dataset:
         idx = idx[rng_shuffle.permutation(len(idx))]
         split[idx[: round(cfg.test_fraction * len(idx))]] = "test"
 
-    mod_of_node = np.array([MODALITY_ORDER.index(m) for m in graph.node_modality])
+    mod_of_node = np.array([MODALITIES.index(m) for m in graph.node_modality])
     valid = nodes >= 0
     node_mod = np.where(valid, mod_of_node[np.where(valid, nodes, 0)], -1)
     cols: dict[str, Any] = {}
-    for mi, m in enumerate(MODALITY_ORDER):
+    for mi, m in enumerate(MODALITIES):
         cols[f"{m}_nodes"] = _list_column(nodes, node_mod == mi)
 
     audience, brand, creative, platform, geo = _render_texts(graph, nodes, node_mod, cfg.seed, progress)
@@ -233,6 +231,16 @@ def _manifest(
         "counts": counts,
         "num_samples": len(labels),
         "acceptance": {lbl: round(draws[lbl].acceptance, 6) for lbl in LABELS},
+        "vocabularies": {
+            # Every platform of the graph (not only those sampled): the embedding step's platform codes.
+            "platform": sorted(
+                {
+                    str(v)
+                    for v, m in zip(graph.node_value, graph.node_modality, strict=True)
+                    if m == "platform"
+                }
+            ),
+        },
         "graph": {
             "nodes": graph.num_nodes,
             "edges": len(graph.src),
@@ -287,6 +295,9 @@ def verify(folder: str | Path) -> VerifyReport:
         VerificationError: naming the first mismatching samples and what disagreed.
     """
     folder = Path(folder)
+    require_complete(
+        folder, "dataset folder", needs=("samples.parquet", "nodes.parquet", "edges.parquet", "manifest.json")
+    )
     samples = read_parquet(folder / "samples.parquet", SAMPLES_COLUMNS)
     nodes = read_parquet(folder / "nodes.parquet", NODES_COLUMNS)
     edges = read_parquet(folder / "edges.parquet", EDGES_COLUMNS)
@@ -317,7 +328,7 @@ def verify(folder: str | Path) -> VerifyReport:
     if bad_split.any():
         problems.append(f"split: {split[bad_split][:3].tolist()} not 'train'/'test'")
 
-    per_mod = {m: _padded(samples[f"{m}_nodes"]) for m in MODALITY_ORDER}
+    per_mod = {m: _padded(samples[f"{m}_nodes"]) for m in MODALITIES}
     for m, arr in per_mod.items():
         ok = arr >= 0
         if (arr[ok] >= n_nodes).any():
@@ -352,7 +363,7 @@ def verify(folder: str | Path) -> VerifyReport:
     if sorted(flat_geo) != sorted(value[geo_nodes[mask]].tolist()):
         problems.append("geo: ZIP strings do not match the values of geo_nodes")
 
-    allnodes = np.concatenate([per_mod[m] for m in MODALITY_ORDER], axis=1)
+    allnodes = np.concatenate([per_mod[m] for m in MODALITIES], axis=1)
     valid = allnodes >= 0
     k = valid.sum(1)
     pairs = k * (k - 1) // 2

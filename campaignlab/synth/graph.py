@@ -21,11 +21,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from campaignlab import MODALITIES
 from campaignlab.synth import vocab
 from campaignlab.synth.config import GraphConfig
 from campaignlab.synth.presets import EDGE_TYPES
 
-MODALITY_ORDER = ("audience", "brand", "creative", "geo", "platform")
 GROUPS = ("gender", "age", "interest", "brand", "creative", "geo", "platform")
 GROUP_MODALITY = {
     "gender": "audience",
@@ -41,8 +41,8 @@ SINGLE_PICK_GROUPS = ("gender", "age", "platform")
 
 
 def edge_type_of(m1: str, m2: str) -> str:
-    """Canonical edge-type name of a modality pair (modalities in MODALITY_ORDER)."""
-    a, b = sorted((m1, m2), key=MODALITY_ORDER.index)
+    """Canonical edge-type name of a modality pair (modalities in MODALITIES)."""
+    a, b = sorted((m1, m2), key=MODALITIES.index)
     return f"{a}-{b}"
 
 
@@ -69,7 +69,7 @@ class Graph:
 
     def pair_type_matrix(self) -> np.ndarray:
         """(N, N) int8: index into EDGE_TYPES of each node pair's modality pair, or -1 if none."""
-        mods = list(MODALITY_ORDER)
+        mods = list(MODALITIES)
         mod_idx = np.array([mods.index(m) for m in self.node_modality])
         table = np.full((5, 5), -1, dtype=np.int8)
         for i, a in enumerate(mods):

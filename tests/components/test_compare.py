@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from campaignlab.cli import build_app
+from campaignlab.io import atomic_dir
 
 app = build_app()
 
@@ -16,8 +17,14 @@ runner = CliRunner()
 
 
 def make_eval(folder: Path, macro: float, per: tuple[float, float, float] = (0.5, 0.5, 0.5)) -> Path:
-    """An evaluation folder as ``campaignlab evaluate`` writes it (the files compare/kfp-metadata read)."""
-    folder.mkdir(parents=True)
+    """An evaluation folder as ``campaignlab evaluate`` writes it (the files compare/kfp-metadata read),
+    published as every output is (with its completion marker)."""
+    with atomic_dir(folder) as tmp:
+        _eval_files(tmp, macro, per)
+    return folder
+
+
+def _eval_files(folder: Path, macro: float, per: tuple[float, float, float]) -> None:
     metrics = {
         "macro_f1": macro,
         "per_class_f1": dict(zip(("negative", "average", "positive"), per, strict=True)),
@@ -38,12 +45,11 @@ def make_eval(folder: Path, macro: float, per: tuple[float, float, float] = (0.5
     (folder / "confusion_matrix.json").write_text(json.dumps(cm))
     (folder / "confusion_matrix.png").write_bytes(b"\x89PNG fake")
     (folder / "predictions.parquet").write_bytes(b"PAR1 fake")
-    return folder
 
 
 def make_model(folder: Path, kind: str) -> Path:
-    folder.mkdir(parents=True)
-    (folder / "model.json").write_text(json.dumps({"type": kind}))
+    with atomic_dir(folder) as tmp:
+        (tmp / "model.json").write_text(json.dumps({"type": kind}))
     return folder
 
 
@@ -192,9 +198,9 @@ def test_kfp_metadata_without_a_launcher_publishes_files_only(tmp_path: Path) ->
 def test_compare_reads_sections_of_a_federate_run(tmp_path: Path) -> None:
     # The metrics.json of `campaignlab federate`: final federated round and the centralized baseline.
     run = tmp_path / "run"
-    run.mkdir()
     summary = {"federated": {"final": {"macro_f1": 0.58, "round": 4}}, "centralized": {"macro_f1": 0.62}}
-    (run / "metrics.json").write_text(json.dumps(summary))
+    with atomic_dir(run) as tmp:
+        (tmp / "metrics.json").write_text(json.dumps(summary))
     res = runner.invoke(
         app,
         ["compare", "--metrics", f"federated={run}#federated.final",

@@ -80,6 +80,21 @@ def _types(io: dict) -> dict[str, str]:
             },
         ),
         ("register_model", "core", {"registered": "system.Model@0.0.1"}),
+        ("ingest", "core", {"dataset": "system.Dataset@0.0.1"}),
+        (
+            "gate",
+            "torch",
+            {"verdict": "system.Artifact@0.0.1", "report": "system.HTML@0.0.1", "passed": "String"},
+        ),
+        ("gate_verdict", "torch", {}),
+        (
+            "pull_model",
+            "core",
+            {"model": "system.Model@0.0.1", "reference": "system.Artifact@0.0.1", "version": "String"},
+        ),
+        ("register_version", "core", {"version": "String"}),
+        ("promote_version", "core", {}),
+        ("train_model", "torch", {"trained": "system.Model@0.0.1"}),
     ],
 )
 def test_component_interface(name: str, image_set: str, outputs: dict[str, str]) -> None:
@@ -87,7 +102,7 @@ def test_component_interface(name: str, image_set: str, outputs: dict[str, str])
     from components.images import default_image
 
     spec = _spec(getattr(components, name))
-    assert _types(spec.outputs) == outputs
+    assert _types(spec.outputs or {}) == outputs
     container = spec.implementation.container
     assert container.image == default_image(image_set)
     command = container.command
@@ -116,3 +131,23 @@ def test_images_resolve_from_the_build_file_and_registry(tmp_path: Path) -> None
     assert m[default_image("fl")] == "localhost:5000/campaignlab-fl:dev"
     with pytest.raises(FileNotFoundError):
         resolve_images(tmp_path / "nope.json")
+
+
+def test_own_data_components_call_the_commands_with_their_flags() -> None:
+    """Each input feeds the flag of the same name of the command the component runs."""
+    import components
+
+    def args(c) -> list[str]:  # type: ignore[no-untyped-def]
+        return [a for a in _spec(c).implementation.container.args if isinstance(a, str)]
+
+    assert _spec(components.ingest).implementation.container.command == ["campaignlab", "ingest"]
+    for flag in ("--mapping", "--split", "--test-fraction", "--max-rejected", "--out"):
+        assert flag in args(components.ingest)
+    gate_args = args(components.gate)
+    for name in ("max_rejected_share", "max_label_shift", "max_new_platform_share", "max_platform_shift",
+                 "max_embedding_auc", "on_drift"):  # fmt: skip
+        assert "--" + name.replace("_", "-") in gate_args and name in _spec(components.gate).inputs
+    assert "--report-only" in gate_args and "--passed-out" in gate_args
+    assert _spec(components.pull_model).implementation.container.command == ["campaignlab", "models", "pull"]
+    assert _spec(components.train_model).implementation.container.command == ["campaignlab", "train"]
+    assert "--model" in args(components.train_model) and "model" in _spec(components.train_model).inputs

@@ -11,10 +11,13 @@ import pytest
 
 from campaignlab.errors import DataError
 from campaignlab.evaluation.metrics import (
+    SCORE_NAMES,
     classification_metrics,
     confusion_matrix,
     macro_f1,
     priority_weighted_f1,
+    scores,
+    weighted_f1,
 )
 from campaignlab.evaluation.plots import confusion_matrix_plot
 from campaignlab.evaluation.report import results_table, write_evaluation
@@ -34,7 +37,39 @@ def test_metrics_by_hand() -> None:
     assert m["weighted_f1"] == pytest.approx((4 * 4 / 7 + 3 * 4 / 7 + 3 * 2 / 3) / 10)
     assert m["accuracy"] == pytest.approx(0.6)
     assert priority_weighted_f1(Y_TRUE, Y_PRED) == pytest.approx(0.4 * 4 / 7 + 0.1 * 4 / 7 + 0.5 * 2 / 3)
+    assert m["priority_weighted_f1"] == pytest.approx(0.4 * 4 / 7 + 0.1 * 4 / 7 + 0.5 * 2 / 3)
     json.dumps(m)  # plain JSON types
+
+
+def test_weighted_f1_is_support_weighted_and_priority_weighted_f1_is_the_reports_mix() -> None:
+    # Prepare: 8 Average samples, 1 Negative, 1 Positive; Averages right, the other two called Average.
+    t = np.array([1] * 8 + [0, 2])
+    p = np.array([1] * 10)
+    # Execute
+    s = scores(t, p)
+    # Assert: F1 average = 2*8/(2*8+2) = 8/9, the others 0. Support-weighted: 0.8 * 8/9; the report's
+    # 0.5 Positive + 0.4 Negative + 0.1 Average: 0.1 * 8/9. One name, one number, in every module.
+    assert s["f1_average"] == pytest.approx(8 / 9) and s["f1_negative"] == s["f1_positive"] == 0.0
+    assert s["weighted_f1"] == pytest.approx(0.8 * 8 / 9) == weighted_f1(t, p)
+    assert s["priority_weighted_f1"] == pytest.approx(0.1 * 8 / 9) == priority_weighted_f1(t, p)
+    assert s["macro_f1"] == pytest.approx(8 / 27) and s["accuracy"] == pytest.approx(0.8)
+    assert tuple(s) == SCORE_NAMES
+
+
+def test_every_module_uses_the_one_metrics_module() -> None:
+    """The leaderboard's scores and federated learning's evaluation are the metrics module's numbers."""
+    import pyarrow as pa
+
+    from campaignlab.leaderboard.scoring import Predictions, check_and_score
+    from campaignlab.leaderboard.store import AnswerKey
+
+    ids = pa.array([f"s{i}" for i in range(len(Y_TRUE))])
+    key = AnswerKey(ids, Y_TRUE.astype(np.int8), np.ones(len(Y_TRUE), bool))
+    lb = check_and_score(Predictions(ids, pa.array(Y_PRED, pa.int8())), key).scores["public"]
+    assert lb == pytest.approx(scores(Y_TRUE, Y_PRED))
+    from campaignlab.federated import model as fl_model
+
+    assert fl_model.scores is scores  # federated evaluation calls the same function
 
 
 def test_metrics_agree_with_scikit_learn() -> None:

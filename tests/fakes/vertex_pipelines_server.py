@@ -59,6 +59,9 @@ class Request:
 class VertexFake:
     """The fake server. ``states`` is the sequence of states a job reports on successive GETs."""
 
+    routes = ROUTES
+    """(method, path pattern, operation) answered by ``_<operation>``; subclasses add their own."""
+
     def __init__(self, states: tuple[str, ...] = ("PIPELINE_STATE_SUCCEEDED",)) -> None:
         self.states = states
         self.requests: list[Request] = []
@@ -95,7 +98,7 @@ class VertexFake:
     # --- the routes ------------------------------------------------------------------------------
 
     def _dispatch(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> tuple[int, Any]:
-        for m, pattern, operation in ROUTES:
+        for m, pattern, operation in self.routes:
             match = pattern.match(path)
             if m == method and match:
                 with self._lock:

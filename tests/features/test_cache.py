@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from campaignlab.features.cache import EmbeddingCache
 from campaignlab.features.encoders import TextEncoder, encode_texts
@@ -106,6 +107,7 @@ def head_dataset(src, dst, n: int):
     return dst
 
 
+@pytest.mark.slow  # two embedding processes at once
 def test_two_embed_commands_sharing_a_cache_at_once(tiny_dataset, tmp_path):
     ds = head_dataset(tiny_dataset, tmp_path / "ds", 150)
     with FakeVertexEmbedServer() as server:

@@ -37,7 +37,7 @@ def test_cli_vertex_against_fake_server(tiny_dataset, server, tmp_path):
     out = tmp_path / "feat"
     server.requests.clear()
     proc = run_cli(
-        "embed", tiny_dataset, "--encoder", "vertex", "--task", "SEMANTIC_SIMILARITY", "--dim", "512",
+        "embed", tiny_dataset, "--encoder", "vertex", "--task-type", "SEMANTIC_SIMILARITY", "--dim", "512",
         "--out", out, "--cache-dir", tmp_path / "cache",
         env={"CAMPAIGNLAB_VERTEX_ENDPOINT": server.url},
     )  # fmt: skip
@@ -65,7 +65,7 @@ def test_cli_vertex_against_fake_server(tiny_dataset, server, tmp_path):
     # --vertex-endpoint wins over the environment; the cache answers everything the second time.
     n = len(server.requests)
     proc = run_cli(
-        "embed", tiny_dataset, "--encoder", "vertex", "--task", "SEMANTIC_SIMILARITY", "--dim", "512",
+        "embed", tiny_dataset, "--encoder", "vertex", "--task-type", "SEMANTIC_SIMILARITY", "--dim", "512",
         "--out", out, "--cache-dir", tmp_path / "cache", "--vertex-endpoint", server.url, "--quiet",
         env={"CAMPAIGNLAB_VERTEX_ENDPOINT": "http://127.0.0.1:9"},
     )  # fmt: skip
@@ -115,7 +115,7 @@ BAD_INPUTS = [
     ),
     (
         False,
-        ["--encoder", "vertex", "--task", "SUMMARIZE", "--vertex-endpoint", "http://127.0.0.1:9"],
+        ["--encoder", "vertex", "--task-type", "SUMMARIZE", "--vertex-endpoint", "http://127.0.0.1:9"],
         "task_type",
     ),
     (True, ["--pdfm", "BADPDFM"], "same length"),
@@ -130,7 +130,7 @@ def _flags_to_kwargs(args: list[str]) -> dict:
     it = iter(args)
     for flag in it:
         value = next(it)
-        key = {"--encoder": "encoder", "--dim": "dim", "--task": "task_type", "--pdfm": "pdfm"}.get(flag)
+        key = {"--encoder": "encoder", "--dim": "dim", "--task-type": "task_type", "--pdfm": "pdfm"}.get(flag)
         if flag == "--vertex-endpoint":
             kw["vertex"] = {"endpoint": value}
         else:

@@ -24,6 +24,7 @@ def test_model_is_bundled_and_offline():
     assert (folder / "model.safetensors").is_file() and (folder / "tokenizer.json").is_file()
 
 
+@pytest.mark.slow  # loads torch and the ONNX model
 def test_onnx_backend_matches_the_reference_encoder(texts):
     ref = np.asarray(reference_model().encode(texts, normalize_embeddings=True), dtype=np.float32)
     fast = LocalEncoder(backend="onnx", batch_size=16).encode(texts)

@@ -47,5 +47,5 @@ def fl_partitions(fl_features: Path, tmp_path_factory: pytest.TempPathFactory) -
 
     root = tmp_path_factory.mktemp("parts")
     for n in (2, 3):
-        partition(fl_features, PartitionConfig(num_clients=n, split="homogeneous", seed=42), root)
+        partition(fl_features, PartitionConfig(num_clients=n, data_split="homogeneous", seed=42), root)
     return root

@@ -22,7 +22,7 @@ def _alive(pid: int) -> bool:
 
 def test_local_federation_three_supernodes(tiny_features: Path, tmp_path: Path):
     parts = tmp_path / "parts"
-    partition(tiny_features, PartitionConfig(num_clients=3, split="homogeneous"), parts)
+    partition(tiny_features, PartitionConfig(num_clients=3, data_split="homogeneous"), parts)
     cfg = tmp_path / "fl.yaml"
     cfg.write_text(
         yaml.safe_dump(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
 
-from campaignlab.federated.dataset import MODALITIES, ArrayData
+from campaignlab import MODALITIES
 from campaignlab.federated.model import (
     JointModelConfig,
     TrainParams,
@@ -16,17 +18,24 @@ from campaignlab.federated.model import (
     train,
 )
 from campaignlab.federated.model import test as evaluate
+from campaignlab.models.data import Features
 
 DIMS = {"audience": 12, "brand": 10, "creative": 8, "geo": 6, "platform": 12}
 
 
-def toy_data(n: int = 240, seed: int = 0) -> ArrayData:
+def toy_data(n: int = 240, seed: int = 0) -> Features:
     """Labels decided by the sign of a brand x creative interaction (needs the joint embedding)."""
     rng = np.random.default_rng(seed)
     x = {m: rng.normal(size=(n, d)).astype(np.float32) for m, d in DIMS.items()}
     s = x["brand"][:, 0] * x["creative"][:, 0]
-    y = np.where(s > 0.3, 2, np.where(s < -0.3, 0, 1)).astype(np.int64)
-    return ArrayData(x, y)
+    y = np.where(s > 0.3, 2, np.where(s < -0.3, 0, 1)).astype(np.int8)
+    return Features(
+        sample_id=np.array([f"s{i}" for i in range(n)], dtype=object),
+        split=np.full(n, "train", dtype=object),
+        label=y,
+        modalities=x,
+        platform_code=rng.integers(0, 12, n).astype(np.int32),
+    )
 
 
 @pytest.mark.parametrize("p_mod", [0.0, 0.5])
@@ -105,3 +114,51 @@ def test_train_learns_and_is_deterministic():
     _, again = run()
     assert again == after  # same seed, same weights, same scores
     assert list(MODALITIES) == ["audience", "brand", "creative", "geo", "platform"]
+
+
+def test_modality_dropout_is_arch2s():
+    from campaignlab.models.robust_modality import ModalityDropout
+
+    model = build_model(JointModelConfig(dims=DIMS, modality_dropout_prob=0.2))
+    assert type(model.modality_dropout) is ModalityDropout and model.modality_dropout.p == 0.2
+
+
+def test_platform_one_hot_is_built_from_platform_code():
+    dims = {**DIMS, "platform": 12}  # one-hot width = number of platform values
+    model = build_model(
+        JointModelConfig(
+            dims=dims, hidden_embed_dim=8, embed_dim=4, hidden_dim=4, one_hot=("platform",), n_platforms=12
+        )
+    )
+    data = toy_data(20)
+    res = evaluate(model, data)  # the platform embedding column is ignored, platform_code is used
+    assert res["num-examples"] == 20
+    data.modalities["platform"][:] = 99.0
+    assert evaluate(model, data) == res
+
+
+def test_lr_schedule_warmup_then_cosine():
+    from campaignlab.federated.model import lr_factor
+
+    # 10 steps, 2 of warm-up: 0.5, 1.0, then cosine from 1 down towards 0.
+    f = [lr_factor(s, 10, 2, "cosine") for s in range(10)]
+    assert f[:2] == [0.5, 1.0] and f[2] == pytest.approx(1.0)
+    assert all(a > b for a, b in itertools.pairwise(f[2:])) and f[-1] < 0.05
+    assert [lr_factor(s, 10, 0, "constant") for s in range(10)] == [1.0] * 10
+
+
+def test_proximal_term_keeps_the_local_model_near_the_global_one():
+    # FedProx: the larger mu, the closer the trained weights stay to the weights train() started from.
+    data = toy_data(300, 0)
+    cfg = JointModelConfig(dims=DIMS, hidden_embed_dim=16, embed_dim=8, hidden_dim=8)
+
+    def drift(mu: float) -> float:
+        torch.manual_seed(0)
+        model = build_model(cfg)
+        start = [p.detach().clone() for p in model.parameters()]
+        train(model, data, TrainParams(epochs=3, batch_size=32, lr=5e-3, seed=1, proximal_mu=mu))
+        with torch.no_grad():
+            return float(sum(((p - s) ** 2).sum() for p, s in zip(model.parameters(), start, strict=True)))
+
+    d0, d1, d10 = drift(0.0), drift(1.0), drift(10.0)
+    assert d0 > d1 > d10

@@ -47,10 +47,13 @@ def test_dirichlet_skew_depends_on_alpha():
 
 
 def test_partition_folder(fl_features: Path, tmp_path: Path):
-    dest = partition(fl_features, PartitionConfig(num_clients=3, split="heterogeneous", alpha=0.5), tmp_path)
+    dest = partition(
+        fl_features, PartitionConfig(num_clients=3, data_split="heterogeneous", alpha=0.5), tmp_path
+    )
     assert dest.name == "heterogeneous_3clients_alpha0.5"
     files = sorted(p.name for p in dest.iterdir())
     assert files == [
+        "_COMPLETE.json",
         "client_0.parquet",
         "client_1.parquet",
         "client_2.parquet",
@@ -72,7 +75,7 @@ def test_partition_folder(fl_features: Path, tmp_path: Path):
     assert sorted(ids) == sorted(train_ids) and len(set(ids)) == len(ids)
     assert set(test.column("split").to_pylist()) == {"test"}
     m = json.loads((dest / "manifest.json").read_text())
-    assert (m["split"], m["num_clients"], m["alpha"], m["data_version"]) == (
+    assert (m["data_split"], m["num_clients"], m["alpha"], m["data_version"]) == (
         "heterogeneous",
         3,
         0.5,
@@ -81,41 +84,45 @@ def test_partition_folder(fl_features: Path, tmp_path: Path):
     assert [sum(m["counts"][f"client {i}"]) for i in range(3)] == [c.num_rows for c in clients]
     # Same seed -> same bytes.
     again = partition(
-        fl_features, PartitionConfig(num_clients=3, split="heterogeneous", alpha=0.5), tmp_path / "b"
+        fl_features, PartitionConfig(num_clients=3, data_split="heterogeneous", alpha=0.5), tmp_path / "b"
     )
     assert (again / "client_1.parquet").read_bytes() == (dest / "client_1.parquet").read_bytes()
 
 
 def test_partition_cli_and_resolve(fl_features: Path, tmp_path: Path):
     out = tmp_path / "parts"
-    proc = run_cli("partition", fl_features, "--clients", "2", "--split", "homogeneous", "--out", out)
+    proc = run_cli(
+        "partition", fl_features, "--num-clients", "2", "--data-split", "homogeneous", "--out", out
+    )
     assert proc.returncode == 0, proc.stderr
     assert (out / "homogeneous_2clients" / "client_1.parquet").is_file()
     counts = json.loads((out / "homogeneous_2clients" / "manifest.json").read_text())["counts"]
     assert all(abs(a - b) <= 1 for a, b in zip(counts["client 0"], counts["client 1"], strict=True))
-    bad = run_cli("partition", fl_features, "--clients", "2", "--split", "heterogeneous", "--out", out)
+    bad = run_cli(
+        "partition", fl_features, "--num-clients", "2", "--data-split", "heterogeneous", "--out", out
+    )
     assert bad.returncode == 2 and "alpha" in bad.stderr
 
-    ok = resolve_partition(out, split="homogeneous", num_clients=2, alpha=0.1, data_version="tinyv25")
+    ok = resolve_partition(out, data_split="homogeneous", num_clients=2, alpha=0.1, data_version="tinyv25")
     assert ok == out / "homogeneous_2clients"
     with pytest.raises(ConfigError, match=r"data_split.*heterogeneous_2clients_alpha0\.3.*does not exist"):
-        resolve_partition(out, split="heterogeneous", num_clients=2, alpha=0.3, data_version="tinyv25")
+        resolve_partition(out, data_split="heterogeneous", num_clients=2, alpha=0.3, data_version="tinyv25")
     with pytest.raises(ConfigError, match="num_clients"):
-        resolve_partition(out, split="homogeneous", num_clients=4, alpha=0.1, data_version="tinyv25")
+        resolve_partition(out, data_split="homogeneous", num_clients=4, alpha=0.1, data_version="tinyv25")
     with pytest.raises(ConfigError, match=r"general\.data_version: config 'V28_noise_0_percent'"):
         resolve_partition(
-            out, split="homogeneous", num_clients=2, alpha=0.1, data_version="V28_noise_0_percent"
+            out, data_split="homogeneous", num_clients=2, alpha=0.1, data_version="V28_noise_0_percent"
         )
     # Pointing at the folder itself: its manifest must agree with the config.
     with pytest.raises(ConfigError, match=r"general\.data_split: config 'heterogeneous'"):
         resolve_partition(
             out / "homogeneous_2clients",
-            split="heterogeneous",
+            data_split="heterogeneous",
             num_clients=2,
             alpha=0.1,
             data_version="tinyv25",
         )
-    het = partition(fl_features, PartitionConfig(num_clients=2, split="heterogeneous", alpha=0.5), out)
+    het = partition(fl_features, PartitionConfig(num_clients=2, data_split="heterogeneous", alpha=0.5), out)
     with pytest.raises(ConfigError, match=r"general\.alpha: config 0\.9 but partition .* used alpha 0\.5"):
-        resolve_partition(het, split="heterogeneous", num_clients=2, alpha=0.9, data_version="tinyv25")
+        resolve_partition(het, data_split="heterogeneous", num_clients=2, alpha=0.9, data_version="tinyv25")
     assert folder_name("homogeneous", 5) == "homogeneous_5clients"

@@ -32,7 +32,7 @@ def small_config(path: Path, **general: object) -> Path:
 
 def test_federate_simulation_end_to_end(tiny_features: Path, tmp_path: Path):
     parts = tmp_path / "parts"
-    partition(tiny_features, PartitionConfig(num_clients=2, split="homogeneous"), parts)
+    partition(tiny_features, PartitionConfig(num_clients=2, data_split="homogeneous"), parts)
 
     # A config that does not match the partition folder fails before any training, exit 2.
     bad = run_cli(
@@ -53,7 +53,7 @@ def test_federate_simulation_end_to_end(tiny_features: Path, tmp_path: Path):
     cfg = small_config(tmp_path / "fl.yaml", use_wandb=True)
     proc = run_cli("federate", "--config", cfg, "--data", parts, "--out", out, "--quiet")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "| FL with 2 clients |" in proc.stdout and "| Centralized (Baseline) |" in proc.stdout
+    assert "| FL with 2 clients (Mean) |" in proc.stdout and "| Centralized (Baseline) |" in proc.stdout
     m = json.loads((out / "metrics.json").read_text())
     rounds = m["federated"]["rounds"]
     assert [r["round"] for r in rounds] == [0, 1, 2]  # 0 = the initial global model
@@ -81,3 +81,66 @@ def test_federate_simulation_end_to_end(tiny_features: Path, tmp_path: Path):
         assert key in log, key
     assert json.dumps(rounds[-1]["macro_f1"]).encode() in log
     assert any("offline W&B run" in n for n in m["notes"])
+
+
+def test_reference_check_leaves_out_a_sign_flipping_client(tiny_features: Path, tmp_path: Path):
+    # Client 0 sends global - 10 (local - global); the reference check scores every update on the
+    # server's reference rows (held out of the test set) and leaves it out; the global model improves.
+    parts = tmp_path / "parts"
+    partition(
+        tiny_features, PartitionConfig(num_clients=3, data_split="homogeneous", reference_rows=60), parts
+    )
+    cfg = small_config(tmp_path / "atk.yaml", centralized_baseline=False)
+    data = yaml.safe_load(cfg.read_text())
+    data["client"] = {"num_clients": 3, "attack": {"kind": "sign_flip", "clients": [0], "factor": 10}}
+    data["server"].update({"strategy": "FedAvgM", "strategy_params": {"server_momentum": 0.5},
+                           "fraction_eval": 0.0, "reference_check": {"tolerance": 0.0}})  # fmt: skip
+    # Tiny models score near chance after one epoch: two epochs at a higher rate give the honest
+    # updates a lead, and tolerance 0 leaves out whatever scores below the median update.
+    data["model"].update({"optuna_n_trials": 0, "local_epochs": 2, "lr": 0.01})
+    cfg.write_text(yaml.safe_dump(data))
+    out = tmp_path / "run"
+    proc = run_cli("federate", "--config", cfg, "--data", parts, "--out", out, "--quiet")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["centralized"] is None and m["gap_macro_f1_points"] is None  # no baseline was asked for
+    assert m["strategy"] == {
+        "name": "FedAvgM",
+        "params": {"server_learning_rate": 1.0, "server_momentum": 0.5},
+    }
+    ref = m["federated"]["reference_check"]
+    assert set(ref) == {"1", "2"} and all(r["left_out"] == [0] for r in ref.values()), ref
+    assert all(r["scores"]["0"] < r["median"] for r in ref.values())
+    rounds = m["federated"]["rounds"]
+    assert rounds[0]["num-examples"] == 180 - 60  # the reference rows left the server test set
+    assert rounds[-1]["loss"] < rounds[0]["loss"]
+
+
+def test_central_dp_reports_epsilon_from_the_accountant(tiny_features: Path, tmp_path: Path):
+    parts = tmp_path / "parts"
+    partition(tiny_features, PartitionConfig(num_clients=2, data_split="homogeneous"), parts)
+    out = tmp_path / "run"
+    proc = run_cli(
+        "federate", "--config", small_config(tmp_path / "dp.yaml", centralized_baseline=False),
+        "--strategy", "FedProx", "--strategy-params", "proximal_mu=0.1", "--optuna-n-trials", "0",
+        "--data", parts, "--out", out, "--quiet",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    prox = json.loads((out / "metrics.json").read_text())
+    assert prox["strategy"] == {"name": "FedProx", "params": {"proximal_mu": 0.1}}
+    assert prox["federated"]["rounds"][-1]["loss"] < prox["federated"]["rounds"][0]["loss"]
+    data = yaml.safe_load((tmp_path / "dp.yaml").read_text())
+    data["server"]["differential_privacy"] = {"noise_multiplier": 0.8, "clipping_norm": 2.0, "delta": 1e-4}
+    (tmp_path / "dp.yaml").write_text(yaml.safe_dump(data))
+    proc = run_cli("federate", "--config", tmp_path / "dp.yaml", "--optuna-n-trials", "0", "--data", parts,
+                   "--out", tmp_path / "dp", "--quiet")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    dp = json.loads((tmp_path / "dp" / "metrics.json").read_text())["federated"]["differential_privacy"]
+    # (epsilon, delta) as Google's dp-accounting computes it for 2 Gaussian releases at z = 0.8.
+    from dp_accounting import dp_event
+    from dp_accounting.rdp import RdpAccountant
+
+    acc = RdpAccountant()
+    acc.compose(dp_event.GaussianDpEvent(0.8), 2)
+    assert dp["epsilon"] == acc.get_epsilon(1e-4) and dp["delta"] == 1e-4
+    assert 1 < dp["epsilon"] < 100

@@ -67,6 +67,10 @@ class Server:
     proc: subprocess.Popen | None = None
     logs: list[Path] = field(default_factory=list)
     serve_args: list[str] = field(default_factory=list)  # replaces --db DB (e.g. a PostgreSQL URL)
+    # The shared fixture lifts the quota and lowers the upload limit; test_attacks.py serves the defaults.
+    extra_args: list[str] = field(
+        default_factory=lambda: ["--daily-quota", "1000", "--max-upload-mb", str(MAX_UPLOAD_MB)]
+    )
 
     @property
     def url(self) -> str:
@@ -77,7 +81,7 @@ class Server:
         self.logs.append(log)
         db_args = self.serve_args or ["--db", str(self.db)]
         cmd = [sys.executable, "-m", "campaignlab", "leaderboard", "serve", *db_args]
-        cmd += ["--host", "127.0.0.1", "--port", str(self.port), "--max-upload-mb", str(MAX_UPLOAD_MB)]
+        cmd += ["--host", "127.0.0.1", "--port", str(self.port), *self.extra_args]
         with log.open("wb") as fh:
             self.proc = subprocess.Popen(
                 cmd, cwd=REPO, stdout=fh, stderr=subprocess.STDOUT, env=os.environ.copy()
@@ -106,6 +110,31 @@ class Server:
 
     def log_text(self) -> str:
         return "".join(p.read_text(errors="replace") for p in self.logs)
+
+    def public_mask(self, version: str = "v25") -> np.ndarray:
+        """The secret public part of a version's test split (answer-key order), read from the database."""
+        store = Store(f"sqlite:///{self.db}")
+        try:
+            return store.answer_key(store.get_version(version)).public
+        finally:
+            store.dispose()
+
+
+def expected_scores(y_true: np.ndarray, y_pred: np.ndarray, decimals: int = 4) -> dict[str, float]:
+    """The scores worked out with scikit-learn directly (not campaignlab's code), rounded as served."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    neg, avg, pos = f1_score(y_true, y_pred, labels=[0, 1, 2], average=None, zero_division=0)
+    exact = {
+        "macro_f1": (neg + avg + pos) / 3,
+        "f1_negative": neg,
+        "f1_average": avg,
+        "f1_positive": pos,
+        "weighted_f1": f1_score(y_true, y_pred, labels=[0, 1, 2], average="weighted", zero_division=0),
+        "priority_weighted_f1": 0.5 * pos + 0.4 * neg + 0.1 * avg,
+        "accuracy": accuracy_score(y_true, y_pred),
+    }
+    return {k: round(float(v), decimals) for k, v in exact.items()}
 
 
 def make_features(dataset: Path, out: Path, dim: int = 4) -> Path:
@@ -141,7 +170,9 @@ def server(tiny_dataset: Path, lb_features: Path, tmp_path_factory: pytest.TempP
     # In-process set-up (the CLI commands doing the same are tested in test_store.py).
     store = Store(f"sqlite:///{db}")
     store.migrate()
-    register_version(store, Path(f"{db}.data"), "v25", tiny_dataset, lb_features)
+    # tiny_dataset has the default seed 42: the version is flagged labels_reconstructible (the blind
+    # set-up with a secret seed is tested in test_attacks.py).
+    register_version(store, Path(f"{db}.data"), "v25", tiny_dataset, lb_features, allow_guessable_seed=True)
     srv = Server(root, db, free_port())
     srv.tokens = {name: store.create_token(name) for name in ("alice", "bob", "carol")}
     store.dispose()

@@ -12,24 +12,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from sklearn.metrics import accuracy_score, f1_score
 
 from campaignlab.leaderboard.client import LeaderboardError, download_split, submit_predictions
 from tests.conftest import run_cli
-from tests.leaderboard.conftest import MAX_UPLOAD_MB, Server, answer_labels, write_predictions
-
-
-def expected_scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
-    """The scores worked out independently of campaignlab.leaderboard.scoring."""
-    neg, avg, pos = f1_score(y_true, y_pred, labels=[0, 1, 2], average=None, zero_division=0)
-    return {
-        "macro_f1": (neg + avg + pos) / 3,
-        "f1_negative": neg,
-        "f1_average": avg,
-        "f1_positive": pos,
-        "weighted_f1": 0.5 * pos + 0.4 * neg + 0.1 * avg,
-        "accuracy": accuracy_score(y_true, y_pred),
-    }
+from tests.leaderboard.conftest import (
+    MAX_UPLOAD_MB,
+    Server,
+    answer_labels,
+    expected_scores,
+    write_predictions,
+)
 
 
 def perturbed(truth: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
@@ -86,7 +78,8 @@ def test_splits_train_with_labels_test_without(server: Server, tiny_dataset: Pat
         assert [v["name"] for v in versions] == ["v25"]
         v = versions[0]
         assert (v["n_test"], v["has_features"], v["preset"]) == (len(ids), True, "v25")
-        assert "test_counts" not in json.dumps(v)
+        assert "test_counts" not in json.dumps(v) and "seed" not in v
+        assert v["labels_reconstructible"] is True  # registered with the default seed 42
         train = pq.read_table(io.BytesIO(c.get("/api/versions/v25/splits/train").content))
         test = pq.read_table(io.BytesIO(c.get("/api/versions/v25/splits/test").content))
         ftest = pq.read_table(
@@ -117,7 +110,10 @@ def test_submit_with_cli_and_client_scores_blindly(server: Server, truth, tmp_pa
     proc = run_cli("leaderboard", "submit", *args, env=env, check=True)
     record = json.loads(proc.stdout)
     assert (record["researcher"], record["model"], record["n_rows"]) == ("alice", "cli-lgbm", len(ids))
-    assert record["scores"] == pytest.approx(expected_scores(y, pred))
+    public = server.public_mask()
+    assert 0 < public.sum() < len(ids)  # scored on the public part only, while the competition runs
+    assert record["scores"] == pytest.approx(expected_scores(y[public], pred[public]), abs=1.01e-4)
+    assert record["private_scores"] is None
     csv = write_predictions(tmp_path / "pred.csv", ids[::-1], pred[::-1], fmt="csv")
     rec2 = submit_predictions(server.url, server.tokens["bob"], "v25", csv, model="csv-run")
     assert rec2["scores"] == pytest.approx(record["scores"])
@@ -161,8 +157,12 @@ def test_bad_uploads_are_rejected_and_the_store_is_unharmed(server: Server, trut
         assert r.status_code == 422
         assert "3 test sample_id(s) have no prediction" in r.json()["problems"][0]
         assert all(s in r.text for s in ids[-3:])
-        dup = write_predictions(tmp_path / "dup.parquet", [*ids, ids[0]], np.r_[y, 1]).read_bytes()
-        assert "appear more than once" in post(c, dup).json()["problems"][0]
+        dup = write_predictions(tmp_path / "dup.parquet", [*ids[:-1], ids[0]], np.r_[y[:-1], 1]).read_bytes()
+        problems = post(c, dup).json()["problems"]
+        assert "appear more than once" in problems[0] and ids[-1] in problems[1]
+        extra = write_predictions(tmp_path / "extra.parquet", [*ids, "x"], np.r_[y, 1]).read_bytes()
+        r = post(c, extra)  # refused by the footer's row count, before decoding
+        assert r.status_code == 422 and f"the test split has {len(ids)}" in r.json()["detail"]
         bad = np.r_[y[:-1], 7]
         r = post(c, write_predictions(tmp_path / "bad.parquet", ids, bad).read_bytes())
         assert r.status_code == 422 and f"sample_id '{ids[-1]}'" in r.json()["problems"][0]
@@ -225,15 +225,16 @@ def test_fifty_concurrent_submissions_are_all_recorded(server: Server, truth) ->
     assert [r.status_code for r in responses] == [201] * 50
     records = [r.json() for r in responses]
     assert len({r["id"] for r in records}) == 50
+    public = server.public_mask()
     for i, rec in enumerate(records):
         assert rec["model"] == f"concurrent-{i}" and rec["researcher"] == who[i % 3]
-        assert rec["scores"] == pytest.approx(expected_scores(y, preds[i]))
+        assert rec["scores"] == pytest.approx(expected_scores(y[public], preds[i][public]), abs=1.01e-4)
     with server.client("alice") as c:
         ranking = c.get("/api/versions/v25/ranking").json()["submissions"]
         stored = {r["id"]: r for r in ranking}
         assert len(ranking) == before + 50
-        for i, rec in enumerate(records):
-            assert stored[rec["id"]]["scores"] == pytest.approx(expected_scores(y, preds[i]))
+        for rec in records:
+            assert stored[rec["id"]]["scores"] == rec["scores"]
         own = [r for r in records if r["researcher"] == "alice"]
         for rec in own:  # raw predictions stored intact, too
             got = pq.read_table(io.BytesIO(c.get(f"/api/submissions/{rec['id']}/predictions").content))

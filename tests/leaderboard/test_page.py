@@ -84,6 +84,10 @@ def test_version_page_shows_ranking_and_chart(
             f"{r['scores']['macro_f1']:.4f}",
         ]
     assert browser.find_elements(By.CSS_SELECTOR, "#ranking b") == []  # the model name was escaped
+    # The stylesheet applied: the Content-Security-Policy allows it by its hash (and nothing else).
+    th = browser.find_element(By.CSS_SELECTOR, "#ranking th")
+    assert th.value_of_css_property("background-color") == "rgba(243, 243, 243, 1)"
+    assert "public part of the test split" in browser.find_element(By.CSS_SELECTOR, "p.meta").text
     assert any(c.text == "<b>bold</b>" for c in browser.find_elements(By.CSS_SELECTOR, "#ranking td"))
     # The chart: three bars per top-10 submission, rendered at a height proportional to the F1.
     bars = browser.find_elements(By.CSS_SELECTOR, "#f1-chart rect.bar")

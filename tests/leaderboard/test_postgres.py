@@ -64,6 +64,7 @@ def postgres_url() -> Iterator[str]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+@pytest.mark.slow  # starts a PostgreSQL cluster
 def test_postgres_serves_the_same_api(postgres_url: str, tiny_dataset: Path, tmp_path: Path) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
@@ -72,6 +73,7 @@ def test_postgres_serves_the_same_api(postgres_url: str, tiny_dataset: Path, tmp
 
     data_dir = tmp_path / "data"
     add = ("leaderboard", "add-version", "v25", "--dataset", tiny_dataset, "--db", postgres_url)
+    add = (*add, "--allow-guessable-seed")
     missing_dir = run_cli(*add)
     assert missing_dir.returncode == 2 and "--data-dir" in missing_dir.stderr
     run_cli(*add, "--data-dir", data_dir, check=True)
@@ -103,9 +105,19 @@ def test_postgres_serves_the_same_api(postgres_url: str, tiny_dataset: Path, tmp
                 )
 
         assert [r.status_code for r in asyncio.run(fire())] == [201] * 12
+        # Idempotency-Key on PostgreSQL too: a retry returns the stored submission.
+        with srv.client("dana") as c:
+            first = c.post(
+                "/api/versions/v25/submissions", content=bodies[3], headers={"Idempotency-Key": "k1"}
+            )
+            again = c.post(
+                "/api/versions/v25/submissions", content=bodies[3], headers={"Idempotency-Key": "k1"}
+            )
+            assert first.status_code == again.status_code == 201 and first.json() == again.json()
+            assert again.headers["idempotent-replayed"] == "true"
         with srv.client("dana") as c:
             ranking = c.get("/api/versions/v25/ranking").json()["submissions"]
-            assert len(ranking) == 12 and ranking[0]["scores"]["macro_f1"] == 1.0
+            assert len(ranking) == 13 and ranking[0]["scores"]["macro_f1"] == 1.0
             test = pq.read_table(io.BytesIO(c.get("/api/versions/v25/splits/test").content))
             assert "label" not in test.column_names and test.num_rows == len(ids)
         srv.kill()

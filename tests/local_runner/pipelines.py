@@ -83,7 +83,7 @@ def total(values: list, arts: dsl.Input[list[dsl.Dataset]], out: dsl.OutputPath(
     code = (
         "import json, sys, pathlib\n"
         "values, arts, out = json.loads(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3]\n"
-        "files = sorted(int(pathlib.Path(a['uri']).read_text()) for a in arts['artifacts'])\n"
+        "files = sorted(int(pathlib.Path(a['uri']).read_text()) for a in arts)\n"
         "assert sorted(values) == files, (values, files)\n"
         "pathlib.Path(out).write_text(str(sum(values)))\n"
     )

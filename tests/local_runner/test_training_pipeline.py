@@ -37,7 +37,7 @@ def test_training_pipeline_runs_end_to_end_in_docker(tmp_path: Path) -> None:
     text = json.dumps(best)
     for name in ("hierarchical_lgbm", "shared_latent", "robust_modality"):
         assert name in text
-    summary = (result.run_dir / "tasks" / "compare-models" / "artifacts" / "summary").read_text()
+    summary = Path(by_id["compare-models"].artifacts["summary"][0]["uri"]).read_text()
     assert "macro F1" in summary and "Best by macro F1" in summary
     record = json.loads((result.run_dir / "run.json").read_text())
     assert record["status"] == "succeeded"

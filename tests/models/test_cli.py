@@ -16,7 +16,14 @@ from tests.conftest import run_cli
 
 app = build_app()
 
-METRIC_KEYS = {"macro_f1", "per_class_f1", "weighted_f1", "accuracy", "confusion_matrix"}
+METRIC_KEYS = {
+    "macro_f1",
+    "per_class_f1",
+    "weighted_f1",
+    "priority_weighted_f1",
+    "accuracy",
+    "confusion_matrix",
+}
 
 
 def write_params(path: Path, params: dict) -> Path:
@@ -24,6 +31,7 @@ def write_params(path: Path, params: dict) -> Path:
     return path
 
 
+@pytest.mark.slow  # trains the three models / tunes with Optuna
 def test_train_evaluate_predict_on_real_embeddings(tiny_features: Path, tmp_path: Path) -> None:
     """The local encoder's embeddings of tiny_dataset, Arch2, every file of the contract."""
     cfg = write_params(tmp_path / "p.yaml", {"max_epochs": 4, "batch_size": 64, "proj_hidden": 64})
@@ -35,7 +43,7 @@ def test_train_evaluate_predict_on_real_embeddings(tiny_features: Path, tmp_path
     assert "trained robust_modality on 420 rows" in proc.stdout
     assert "training robust_modality" in proc.stderr  # the progress bar
     names = sorted(p.name for p in model.iterdir())
-    assert names == ["candidates.json", "model.json", "model.pt", "recipe.json"]
+    assert names == ["_COMPLETE.json", "candidates.json", "model.json", "model.pt", "recipe.json"]
     meta = json.loads((model / "model.json").read_text())
     assert meta["type"] == "robust_modality" and meta["params"]["random_state"] == 3
     assert meta["params"]["max_epochs"] == 4 and meta["train_config"]["tune"] == 0
@@ -45,6 +53,7 @@ def test_train_evaluate_predict_on_real_embeddings(tiny_features: Path, tmp_path
     assert "macro F1" in proc.stdout
     names = sorted(p.name for p in ev.iterdir())
     assert names == [
+        "_COMPLETE.json",
         "confusion_matrix.json",
         "confusion_matrix.png",
         "evaluation.json",
@@ -78,6 +87,7 @@ def test_train_evaluate_predict_on_real_embeddings(tiny_features: Path, tmp_path
     assert [by_id[s] for s in ev_pred["sample_id"].to_pylist()] == ev_pred["label"].to_pylist()
 
 
+@pytest.mark.slow  # trains the three models / tunes with Optuna
 def test_train_lgbm_with_tuning_writes_tuning_json(projected_dir: Path, tmp_path: Path) -> None:
     model = tmp_path / "lgbm"
     cfg = write_params(tmp_path / "p.yaml", {"feature_fraction": 0.3})  # fewer columns per tree: faster
@@ -86,6 +96,7 @@ def test_train_lgbm_with_tuning_writes_tuning_json(projected_dir: Path, tmp_path
         "--tune", "2", "--tune-subset", "300", "--threads", "1", "--quiet", "--config", cfg, check=True,
     )  # fmt: skip
     assert sorted(p.name for p in model.iterdir()) == [
+        "_COMPLETE.json",
         "model.json",
         "stage1.txt",
         "stage2.txt",

@@ -9,6 +9,7 @@ import pytest
 
 from campaignlab.errors import CampaignlabError, ConfigError, DataError
 from campaignlab.evaluation.metrics import macro_f1
+from campaignlab.io import atomic_dir
 from campaignlab.models import registry
 from campaignlab.models.base import Estimator, NotFittedError
 from campaignlab.models.data import Features
@@ -59,8 +60,9 @@ def test_save_load_round_trip_predicts_identically(
     name: str, fitted: dict, projected: Features, tmp_path: Path
 ) -> None:
     est = fitted[name]
-    est.save(tmp_path)
-    back = registry.load_model(tmp_path)
+    with atomic_dir(tmp_path / "model") as folder:  # published, as `campaignlab train` does
+        est.save(folder)
+    back = registry.load_model(tmp_path / "model")
     assert type(back) is type(est)
     assert back.get_params() == est.get_params()
     X = projected.inputs

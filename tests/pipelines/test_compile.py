@@ -56,7 +56,11 @@ def test_compiled_yaml_loads_in_pipeline_job(compiled: dict[str, Path], name: st
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import aiplatform
 
-    params = {"champion_model_uri": "gs://bucket/models/champion"} if name == "retraining" else {}
+    params = (
+        {"data_uri": "gs://bucket/exports/2025-06/", "registry": "vertex://proj/us-central1/campaign-outcome"}
+        if name == "retraining"
+        else {}
+    )
     job = aiplatform.PipelineJob(
         display_name=f"test-{name}",
         template_path=str(compiled[name]),
@@ -90,19 +94,62 @@ def test_training_runs_three_trainers_in_parallel_then_picks_best(compiled: dict
     assert defaults["preset"]["defaultValue"] == "v25" and defaults["scale"]["defaultValue"] == 0.01
 
 
-def test_retraining_promotes_only_under_if(compiled: dict[str, Path]) -> None:
+def _condition(spec: dict, tasks: dict, name: str) -> tuple[str, dict]:
+    """The condition text and the inner tasks of the ``dsl.If`` group named ``name``."""
+    task = next(t for k, t in tasks.items() if k.startswith("condition") and name in t["taskInfo"]["name"])
+    return task["triggerPolicy"]["condition"], spec["components"][task["componentRef"]["name"]]["dag"][
+        "tasks"
+    ]
+
+
+def test_retraining_gates_the_data_then_promotes_only_under_if(compiled: dict[str, Path]) -> None:
     spec = yaml.safe_load(compiled["retraining"].read_text())
     tasks = _tasks(spec)
-    cond = [t for t in tasks.values() if "triggerPolicy" in t]
-    assert len(cond) == 1
-    assert (
-        "promote" in cond[0]["triggerPolicy"]["condition"]
-        and "'true'" in cond[0]["triggerPolicy"]["condition"]
-    )
-    inner = spec["components"][cond[0]["componentRef"]["name"]]["dag"]["tasks"]
-    assert list(inner) == ["register-model"]
-    assert "importer" in tasks  # the champion comes in as a Model artifact
-    assert "champion_model_uri" in spec["root"]["inputDefinitions"]["parameters"]
+    assert {"pull-model", "importer", "ingest", "embed", "gate"} <= set(tasks)
+    assert tasks["gate"]["dependentTasks"] == sorted(["embed", "ingest", "pull-model"])
+    # A failed gate runs only the stop step; a passed gate trains, evaluates both, compares, registers.
+    cond, inner = _condition(spec, tasks, "data-drifted")
+    assert "gate" in cond and "'false'" in cond and list(inner) == ["gate-verdict"]
+    cond, inner = _condition(spec, tasks, "data-ok")
+    assert "'true'" in cond
+    assert {"train-model", "evaluate", "evaluate-2", "compare-models", "register-version"} <= set(inner)
+    # Champion and challenger are scored on the same new features.
+    embed_out = [
+        i["componentInputArtifact"]
+        for i in (
+            inner["evaluate"]["inputs"]["artifacts"]["features"],
+            inner["evaluate-2"]["inputs"]["artifacts"]["features"],
+        )
+    ]
+    assert embed_out[0] == embed_out[1]
+    cond, promote = _condition(spec, inner, "challenger-wins")
+    assert "promote" in cond and "'true'" in cond and list(promote) == ["promote-version"]
+    params = spec["root"]["inputDefinitions"]["parameters"]
+    assert "champion_model_uri" not in params
+    assert not params["data_uri"].get("isOptional") and not params["registry"].get("isOptional")
+    assert params["model"]["defaultValue"] == "robust_modality"  # Arch2: the best family, not LightGBM
+    assert params["split"]["defaultValue"] == "time" and params["on_drift"]["defaultValue"] == "stop"
+
+
+def test_training_and_federated_take_generated_raw_or_ingested_data(compiled: dict[str, Path]) -> None:
+    for name in ("training", "federated"):
+        spec = yaml.safe_load(compiled[name].read_text())
+        tasks = _tasks(spec)
+        branches = spec["components"][tasks["condition-branches-1"]["componentRef"]["name"]]["dag"]["tasks"]
+        conds = {t["taskInfo"]["name"]: t["triggerPolicy"]["condition"] for t in branches.values()}
+        assert set(conds) == {"own-campaigns", "ingested-dataset", "generated-data"}
+        assert "data_uri" in conds["own-campaigns"] and "dataset_uri" in conds["ingested-dataset"]
+        inner = {
+            k: spec["components"][t["componentRef"]["name"]]["dag"]["tasks"] for k, t in branches.items()
+        }
+        assert {"importer", "ingest"} == set(inner["condition-2"]) and set(inner["condition-4"]) == {
+            "generate"
+        }
+        # embed reads whichever branch ran (dsl.OneOf).
+        src = tasks["embed"]["inputs"]["artifacts"]["dataset"]["taskOutputArtifact"]
+        assert src["producerTask"] == "condition-branches-1"
+        params = spec["root"]["inputDefinitions"]["parameters"]
+        assert params["data_uri"]["defaultValue"] == "" and params["mapping"]["parameterType"] == "STRUCT"
 
 
 def test_experiments_fans_out_with_parallel_for(compiled: dict[str, Path]) -> None:
@@ -116,7 +163,7 @@ def test_experiments_fans_out_with_parallel_for(compiled: dict[str, Path]) -> No
 def test_federated_compares_federated_with_centralized(compiled: dict[str, Path]) -> None:
     spec = yaml.safe_load(compiled["federated"].read_text())
     tasks = _tasks(spec)
-    assert list(tasks) == ["compare-federated", "embed", "federate", "generate", "partition"]
+    assert list(tasks) == ["compare-federated", "condition-branches-1", "embed", "federate", "partition"]
     assert tasks["compare-federated"]["dependentTasks"] == ["federate"]
     args = spec["deploymentSpec"]["executors"]["exec-compare-federated"]["container"]["args"]
     run_path = "{{$.inputs.artifacts['run'].path}}"

@@ -83,7 +83,8 @@ def test_submit_without_flags_keeps_compiled_caching_and_sends_no_parameters(
     body = fake.calls("create_pipeline_job")[0].body
     assert body["runtimeConfig"].get("parameterValues", {}) == {}
     tasks = body["pipelineSpec"]["root"]["dag"]["tasks"]
-    assert all(t["cachingOptions"].get("enableCache", True) for t in tasks.values())
+    # (condition groups carry no caching options of their own)
+    assert all(t.get("cachingOptions", {}).get("enableCache", True) for t in tasks.values())
     assert fake.calls("get_pipeline_job") == []  # not waiting: no polling
     assert "PIPELINE_STATE_PENDING" in res.stdout
 
@@ -119,8 +120,8 @@ def test_bad_input_fails_before_any_request(
 ) -> None:
     res = cli(fake, "pipeline", "submit", str(templates["training"]), *RUN, "--param", "scael=0.1")
     assert res.exit_code == 2 and "scael" in res.output and "unknown key" in res.output
-    res = cli(fake, "pipeline", "submit", str(templates["retraining"]), *RUN)  # champion_model_uri missing
-    assert res.exit_code == 2 and "champion_model_uri" in res.output
+    res = cli(fake, "pipeline", "submit", str(templates["retraining"]), *RUN)  # data_uri, registry missing
+    assert res.exit_code == 2 and "data_uri" in res.output and "registry" in res.output
     res = cli(fake, "pipeline", "submit", str(templates["training"]), *TARGET,
               "--pipeline-root", "/local/dir", "--service-account", "sa@x")  # fmt: skip
     assert res.exit_code == 2 and "gs://BUCKET" in res.output
@@ -133,7 +134,7 @@ def test_bad_input_fails_before_any_request(
 
 def test_schedule_list_and_delete(fake: VertexFake, templates: dict[str, Path]) -> None:
     res = cli(fake, "pipeline", "schedule", str(templates["retraining"]), *RUN, "--cron", "0 3 * * 1",
-              "--max-runs", "12", "--max-concurrent", "2", "--param", "champion_model_uri=gs://m/champion",
+              "--max-runs", "12", "--max-concurrent", "2", "--param", "data_uri=gs://m/exports/", "--param", "registry=vertex://proj-1/europe-west4/campaign-outcome",
               "--param", "margin=0.02", "--no-cache", "--display-name", "weekly-retraining")  # fmt: skip
     assert res.exit_code == 0, res.output
     (create,) = fake.calls("create_schedule")
@@ -143,7 +144,8 @@ def test_schedule_list_and_delete(fake: VertexFake, templates: dict[str, Path]) 
     assert body["displayName"] == "weekly-retraining"
     job = body["createPipelineJobRequest"]["pipelineJob"]
     assert job["runtimeConfig"]["parameterValues"] == {
-        "champion_model_uri": "gs://m/champion",
+        "data_uri": "gs://m/exports/",
+        "registry": "vertex://proj-1/europe-west4/campaign-outcome",
         "margin": 0.02,
     }
     assert job["serviceAccount"] == "runner@proj-1.iam.gserviceaccount.com"
@@ -189,14 +191,18 @@ def test_submit_reads_a_config_file_and_param_overrides_win(
     fake: VertexFake, templates: dict[str, Path], tmp_path: Path
 ) -> None:
     cfg = tmp_path / "run.yaml"
-    cfg.write_text("champion_model_uri: gs://m/champion\nmargin: 0.05\nseed: 11\n")
+    cfg.write_text(
+        "data_uri: gs://m/exports/\nregistry: vertex://proj-1/europe-west4/campaign-outcome\nmargin: 0.05\n"
+        "max_label_shift: 0.2\n"
+    )
     res = cli(fake, "pipeline", "submit", str(templates["retraining"]), *RUN, "--config", str(cfg),
-              "--param", "seed=12", "--display-name", "retrain-now")  # fmt: skip
+              "--param", "margin=0.02", "--display-name", "retrain-now")  # fmt: skip
     assert res.exit_code == 0, res.output
     body = fake.calls("create_pipeline_job")[0].body
     assert body["displayName"] == "retrain-now"
     assert body["runtimeConfig"]["parameterValues"] == {
-        "champion_model_uri": "gs://m/champion",
-        "margin": 0.05,
-        "seed": 12,
+        "data_uri": "gs://m/exports/",
+        "registry": "vertex://proj-1/europe-west4/campaign-outcome",
+        "margin": 0.02,
+        "max_label_shift": 0.2,
     }
