@@ -1,9 +1,9 @@
 """The one command-line app: ``campaignlab generate|verify|calibrate|embed|train|...``.
 
-One module per area (:mod:`.synth`, :mod:`.ingest`, :mod:`.features`, :mod:`.models`, :mod:`.evaluation`,
-:mod:`.federated`, :mod:`.registry`, :mod:`.leaderboard`, :mod:`.serving`); each command builds one pydantic config
-(``--config`` YAML, then flags on top), turns bad input into a one-line error on stderr with exit
-code 2, and writes its outputs atomically.
+One module per area (:mod:`.synth`, :mod:`.ingest`, :mod:`.features`, :mod:`.models`,
+:mod:`.evaluation`, :mod:`.federated`, :mod:`.registry`, :mod:`.leaderboard`, :mod:`.serving`); each
+command builds one pydantic config (``--config`` YAML, then flags on top), turns bad input into a
+one-line error on stderr with exit code 2, and writes its outputs atomically.
 
 Commands of packages that build on the core (``pipelines``: compile/submit/schedule; ``local_runner``:
 ``pipeline run-local``) join through the ``campaignlab.cli`` entry-point group when those packages are
@@ -16,7 +16,17 @@ from importlib.metadata import entry_points
 
 import typer
 
-from campaignlab.cli import evaluation, features, federated, ingest, leaderboard, models, registry, serving, synth
+from campaignlab.cli import (
+    evaluation,
+    features,
+    federated,
+    ingest,
+    leaderboard,
+    models,
+    registry,
+    serving,
+    synth,
+)
 
 PLUGIN_GROUP = "campaignlab.cli"
 """Entry-point group: each entry point is a ``register(app: typer.Typer) -> None`` function."""

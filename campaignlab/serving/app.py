@@ -11,9 +11,11 @@ Routes:
 * ``GET  <health>``: 200 ``{"status": "ok", ...}`` once the model is loaded (it is loaded before the
   server starts listening, so a 200 means ready).
 * ``POST <predict>``: a campaign is the raw-campaign contract's fields (``campaign_id`` optional,
-  ``audience``, ``brand``, ``creative``, ``platform``, ``geo``; ``label``/``date``/``owner`` accepted
-  and ignored); ``parameters.explain`` (default true) adds per-modality attributions. A bad instance
-  fails the request with 400 and a message naming its index and field; more than ``max_instances``
+  ``audience``, ``brand``, ``creative``, ``platform``, ``geo``; ``label`` ignored, ``date``/``owner``
+  checked as ``campaignlab ingest`` checks them), validated by the same rules as ``ingest`` and the batch
+  path (:mod:`campaignlab.serving.campaigns`); ``parameters.explain`` (default true) adds per-modality
+  attributions. A bad instance fails the request with 400, a message naming its index and field, and
+  ``errors`` (index, field, reason, message of each bad instance); more than ``max_instances``
   instances or a body over ``max_body_bytes`` gets 413.
 * ``POST /recommend``: ``{"brand", "audience", "top", "objective", "candidates"?}`` -> the best
   combinations of platform, creative and geo set (see :mod:`campaignlab.serving.recommend`).
@@ -110,7 +112,7 @@ def create_app(predictor: Any, settings: ServeSettings | None = None) -> Any:
     from starlette.concurrency import run_in_threadpool
 
     from campaignlab.serving import page
-    from campaignlab.serving.campaigns import validate_rows
+    from campaignlab.serving.campaigns import describe, validate_instances
     from campaignlab.serving.recommend import (
         OBJECTIVES,
         Candidates,
@@ -168,12 +170,14 @@ def create_app(predictor: Any, settings: ServeSettings | None = None) -> Any:
         ):
             raise _RequestError(400, 'parameters: expected {"explain": true|false}')
         explain_ = params.get("explain", settings.explain_by_default)
-        campaigns, errors = validate_rows(instances, require_id=False, strict_fields=True)
-        if errors:
-            raise _RequestError(
-                400, errors[0].describe(), errors=[{"index": e.row, "field": e.field, "reason": e.reason,
-                                                     "message": e.describe()} for e in errors[:50]]
-            )  # fmt: skip
+        campaigns, rejected = validate_instances(instances)
+        if len(rejected):
+            errors = rejected.head(50).to_dict("records")
+            listed = [
+                {"index": int(e["row"]), "field": e["field"], "reason": e["reason"], "message": describe(e)}
+                for e in errors
+            ]
+            raise _RequestError(400, describe(errors[0]), errors=listed)
         scores = await run_in_threadpool(predictor.predict, campaigns, explain_=explain_)
         counters["requests"] += 1
         counters["instances"] += len(campaigns)

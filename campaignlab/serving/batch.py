@@ -7,8 +7,10 @@ Output folder (written atomically):
   ``attribution_<modality>`` float64 per modality (how much it moved the predicted tier's probability,
   see :mod:`campaignlab.serving.explain`), ``attribution_reference`` float64 (the predicted tier's
   probability at the reference campaign), ``unknown_platform`` bool;
-* ``errors.parquet``: every input row that could not be scored (``source``, ``row``, ``campaign_id``,
-  ``field``, ``value``, ``reason``, ``message``); predictions + errors = input rows;
+* ``errors.parquet``: every input row that could not be scored, with the columns of ``campaignlab
+  ingest``'s ``rejected.parquet`` (``source``, ``row`` (1-based record number in it), ``line``,
+  ``campaign_id``, ``field``, ``value``, ``reason``, ``message``, ``problems``; reasons in
+  :data:`campaignlab.serving.campaigns.REASONS`); predictions + errors = input rows;
 * ``summary.json``: the model and its recipe, counts, the global attribution summary (mean absolute
   attribution per modality, overall and per predicted tier), seconds, the resolved config and versions;
 * ``attribution.png``: the global summary as a bar chart.
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from pydantic import Field, model_validator
 
 from campaignlab import LABEL_NAMES, MODALITIES
@@ -41,9 +44,13 @@ class PredictCampaignsConfig(StrictModel):
     Attributes:
         model: model folder (exactly one of ``model`` and ``registry``).
         registry: registry reference ``R[:alias]`` (alias default ``champion``).
-        campaigns: campaigns file or folder (CSV, Parquet, JSON Lines) or an ingested dataset folder.
+        campaigns: raw campaigns as ``campaignlab ingest`` reads them (a CSV/Parquet/JSON Lines file, a
+            folder of them, ``gs://BUCKET/PATH``, ``bq://PROJECT.DATASET.TABLE``), or a dataset folder
+            written by ``ingest``/``generate``.
         out: output folder (replaced atomically).
-        mapping: mapping file (YAML ``contract_field: your column``).
+        mapping: ``ingest``'s mapping file (column names, label_values, date_format, zip_zero_pad), or
+            its keys as a dict (a pipeline parameter; on the command line a JSON object).
+        encoding: text encoding of CSV/JSON files (default: detected).
         explain: compute per-modality attributions.
         explain_samples: Shapley permutations for the networks' attributions.
         batch_size: campaigns embedded and scored at a time.
@@ -56,9 +63,10 @@ class PredictCampaignsConfig(StrictModel):
 
     model: Path | None = None
     registry: str | None = None
-    campaigns: str
+    campaigns: str = Field(min_length=1)
     out: Path
-    mapping: Path | None = None
+    mapping: Path | dict[str, Any] | None = None
+    encoding: str | None = None
     explain: bool = True
     explain_samples: int = Field(DEFAULT_SAMPLES, ge=1, le=1000)
     batch_size: int = Field(2048, ge=1, le=1_000_000)
@@ -102,7 +110,7 @@ def predict_campaigns(cfg: PredictCampaignsConfig, progress: Progress | None = N
     import campaignlab
     from campaignlab.io import atomic_dir, check_writable_parent, write_json, write_parquet
     from campaignlab.models.base import versions
-    from campaignlab.serving.campaigns import RowError, errors_table, read_campaign_rows, validate_rows
+    from campaignlab.serving.campaigns import errors_table, not_scored, read_to_score
     from campaignlab.serving.explain import attribution_plot, global_summary
     from campaignlab.serving.models import resolve_model
     from campaignlab.serving.predictor import Predictor, Scores
@@ -112,8 +120,8 @@ def predict_campaigns(cfg: PredictCampaignsConfig, progress: Progress | None = N
     if cfg.out.exists() and not cfg.out.is_dir():
         raise DataError(f"--out {str(cfg.out)!r} is a file; expected a folder for predictions and errors")
     resolved = resolve_model(cfg.model, cfg.registry)
-    rows, origins, read_info = read_campaign_rows(cfg.campaigns, cfg.mapping)
-    campaigns, errors = validate_rows(rows, origins=origins)
+    read = read_to_score(cfg.campaigns, cfg.mapping, encoding=cfg.encoding)
+    campaigns, rejected = read.campaigns, [read.rejected]
     predictor = Predictor(
         resolved.path, threads=cfg.threads, explain_samples=cfg.explain_samples, seed=cfg.seed,
         cache_dir=cfg.cache_dir, use_cache=cfg.use_cache, persist=True, pdfm=cfg.pdfm,
@@ -121,6 +129,7 @@ def predict_campaigns(cfg: PredictCampaignsConfig, progress: Progress | None = N
     t_load = time.perf_counter()
     parts: list[Scores] = []
     ids: list[str] = []
+    platforms: list[str] = []
     n = len(campaigns)
     for start in range(0, n, cfg.batch_size):
         chunk = campaigns.take(range(start, min(n, start + cfg.batch_size)))
@@ -128,13 +137,11 @@ def predict_campaigns(cfg: PredictCampaignsConfig, progress: Progress | None = N
             scores = predictor.predict(chunk, explain_=cfg.explain)
         except (ValueError, RuntimeError, FloatingPointError) as err:
             # A chunk the model cannot score is reported row by row, never dropped.
-            errors += [
-                RowError(r, cid, "(record)", "", "not_scored", f"the model could not score it: {err}", src)
-                for r, cid, src in zip(chunk.row, chunk.campaign_id, chunk.source, strict=True)
-            ]
+            rejected.append(not_scored(chunk, f"the model could not score it: {err}"))
             continue
         parts.append(scores)
         ids += chunk.campaign_id
+        platforms += chunk.platform
         if progress is not None:
             progress(f"scoring with {predictor.name}", min(n, start + cfg.batch_size), n)
     if parts:
@@ -148,21 +155,20 @@ def predict_campaigns(cfg: PredictCampaignsConfig, progress: Progress | None = N
     else:
         empty = np.zeros(0)
         scores = Scores(empty.astype(np.int8), np.zeros((0, 3)), None, None, empty.astype(bool))
+    errors = pd.concat([r for r in rejected if len(r)] or rejected[:1], ignore_index=True)
     t_score = time.perf_counter()
     table = predictions_table(ids, scores)
     summary: dict[str, Any] = {
         "model": {"type": predictor.name, **resolved.source, "path": str(resolved.path)},
         "recipe": predictor.recipe.describe(),
-        "campaigns": read_info,
-        "input_rows": len(rows),
+        "campaigns": read.info,
+        "input_rows": read.info["rows"],
         "predicted": len(ids),
         "errors": len(errors),
-        "errors_by_reason": {
-            r: sum(e.reason == r for e in errors) for r in sorted({e.reason for e in errors})
-        },
+        "errors_by_reason": {str(k): int(v) for k, v in errors["reason"].value_counts().sort_index().items()},
         "predicted_tiers": {name: int((scores.label == c).sum()) for c, name in enumerate(LABEL_NAMES)},
         "unknown_platforms": sorted(
-            {p for p, u in zip(_platforms(campaigns, ids), scores.unknown_platform, strict=True) if u}
+            {p for p, u in zip(platforms, scores.unknown_platform, strict=True) if u}
         ),
         "embedding": dict(predictor.embedder.stats),
         "attribution": (
@@ -186,11 +192,6 @@ def predict_campaigns(cfg: PredictCampaignsConfig, progress: Progress | None = N
             attribution_plot(summary["attribution"], tmp / PLOT_FILE, title)
         write_json(tmp / SUMMARY_FILE, summary)
     return summary
-
-
-def _platforms(campaigns: Any, ids: list[str]) -> list[str]:
-    of = dict(zip(campaigns.campaign_id, campaigns.platform, strict=True))
-    return [of[i] for i in ids]
 
 
 def _method(predictor: Any) -> str:

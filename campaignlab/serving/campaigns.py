@@ -1,72 +1,55 @@
-"""Raw campaigns to score: the fields a prediction needs, validated row by row.
+"""Raw campaigns to score, read and validated by the own-data contract (:mod:`campaignlab.ingest`).
 
-The raw-campaign contract (see docs/serving.md and the ingest docs): per campaign ``campaign_id``,
-``audience``, ``brand``, ``creative``, ``platform`` (text), ``geo`` (ZIP codes: a list, or one string
-delimited by ``;``, ``,``, ``|`` or spaces) and optionally ``label``, ``date`` and ``owner`` (accepted,
-not used to score). A row that cannot be scored is not dropped: it becomes a :class:`RowError` naming
-its row, id, field, value and the reason, and the other rows are scored.
+Batch prediction (``campaignlab predict --campaigns``) reads its source exactly as
+``campaignlab ingest --unlabelled`` does — a CSV/Parquet/JSON Lines file, a folder of them, ``gs://`` or
+``bq://``, with the same mapping file (column names, ``date_format``, ``zip_zero_pad``) — and validates
+every row with the ingest contract. A dataset folder written by ``ingest`` or ``generate`` is read from
+its ``samples.parquet``. The service validates its JSON instances with the same row validation, plus
+what a request needs: no unknown field (a typo must not be ignored), texts as JSON strings, and size
+limits per text and per geo list.
+
+A row that cannot be scored is never dropped: it is a rejected row with the columns of ingest's
+``rejected.parquet`` (:data:`ERROR_COLUMNS`), and the other rows are scored.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping
+import json
+from collections.abc import Iterable
+from collections.abc import Mapping as Record
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from campaignlab.errors import ConfigError, DataError
+import pandas as pd
 
-TEXT_FIELDS = ("audience", "brand", "creative", "platform")
-REQUIRED_FIELDS = ("campaign_id", *TEXT_FIELDS, "geo")
-OPTIONAL_FIELDS = ("label", "date", "owner")
-KNOWN_FIELDS = (*REQUIRED_FIELDS, *OPTIONAL_FIELDS)
+from campaignlab.errors import ConfigError
+from campaignlab.ingest.contract import FIELDS, TEXT_FIELDS, ParseOptions, is_blank
+from campaignlab.ingest.contract import REASONS as CONTRACT_REASONS
+from campaignlab.ingest.mapping import Mapping, as_mapping
+from campaignlab.ingest.sources import Malformed, RawTable, Source
+from campaignlab.ingest.validate import REJECTED_COLUMNS, reject_row, validate_source
+
+ERROR_COLUMNS = REJECTED_COLUMNS
+"""Columns of ``errors.parquet``: those of ingest's ``rejected.parquet``."""
 MAX_TEXT_CHARS = 20_000
-"""Longest text accepted (the encoders read the first 256 tokens; longer input is a mistake)."""
+"""The service's longest text (the encoders read the first 256 tokens; longer input is a mistake)."""
 MAX_ZIPS = 1_000
-_GEO_SPLIT = re.compile(r"[;,|\s]+")
-ERROR_COLUMNS = ("source", "row", "campaign_id", "field", "value", "reason", "message")
-"""Columns of ``errors.parquet`` (the same names as the rejected rows of ``campaignlab ingest``)."""
-REASONS = {
-    "missing_id": "campaign_id is empty",
-    "duplicate_id": "campaign_id already used by an earlier row (the first one is scored)",
-    "empty_text": "a text field (audience, brand, creative, platform) is empty",
-    "text_too_long": f"a text field is longer than {MAX_TEXT_CHARS} characters",
-    "missing_geo": "geo holds no ZIP code",
-    "malformed_zip": "a geo entry is not a 5-digit US ZIP code",
-    "malformed_record": "the record is not an object of campaign fields",
+"""The service's largest geo list."""
+REQUEST_SOURCE = "request"
+"""``source`` of the service's rejected instances (their ``row`` is the 0-based instance index)."""
+SERVING_REASONS = {
     "unknown_field": "a field the contract does not have (the service refuses typos)",
+    "wrong_type": "a field of the wrong JSON type (texts are strings, geo a string or a list)",
+    "text_too_long": f"a text is longer than the service accepts ({MAX_TEXT_CHARS} characters)",
+    "too_many_zips": f"geo holds more ZIP codes than the service accepts ({MAX_ZIPS})",
     "not_scored": "the model could not score the row",
 }
-"""Reason code -> what it means."""
-
-
-@dataclass
-class RowError:
-    """Why one input row could not be scored.
-
-    Attributes:
-        row: the row's number in its source (0-based instance index for the service; for files the
-            1-based record number, as in the rejected rows of ``ingest``).
-        campaign_id: its id, when it had one.
-        field: the field at fault.
-        value: the offending value (shortened).
-        reason: a code of :data:`REASONS`.
-        message: what was wrong and what was expected.
-        source: the file the row came from ("" for the service).
-    """
-
-    row: int
-    campaign_id: str | None
-    field: str
-    value: str
-    reason: str
-    message: str
-    source: str = ""
-
-    def describe(self, prefix: str = "instances") -> str:
-        """``instances[3].geo: got '1234' -> ...`` (the service's 400 message)."""
-        return f"{prefix}[{self.row}].{self.field}: got {self.value} -> {self.message}"
+_NOT_TO_SCORE = ("missing_label", "unknown_label", "missing_date")  # no label is read, no date needed
+REASONS = {**{k: v for k, v in CONTRACT_REASONS.items() if k not in _NOT_TO_SCORE}, **SERVING_REASONS}
+"""Reason code -> what it means: the ingest contract's (no label is read to score) and the serving ones."""
+_DATASET_SAMPLES = "samples.parquet"
+_STRING_FIELDS = (*TEXT_FIELDS, "date", "owner")
 
 
 @dataclass
@@ -80,7 +63,7 @@ class Campaigns:
     creative: list[str] = field(default_factory=list)
     platform: list[str] = field(default_factory=list)
     geo: list[list[str]] = field(default_factory=list)
-    source: list[str] = field(default_factory=list)  # the file each row came from ("" for the service)
+    source: list[str] = field(default_factory=list)  # the file each row came from ("request": the service)
 
     def __len__(self) -> int:
         return len(self.row)
@@ -89,270 +72,219 @@ class Campaigns:
         idx = list(idx)
         return Campaigns(*[[getattr(self, f)[i] for i in idx] for f in self.__dataclass_fields__])
 
-    def records(self) -> list[dict[str, Any]]:
-        return [
-            {"campaign_id": c, "audience": a, "brand": b, "creative": cr, "platform": p, "geo": list(g)}
-            for c, a, b, cr, p, g in zip(
-                self.campaign_id,
-                self.audience,
-                self.brand,
-                self.creative,
-                self.platform,
-                self.geo,
-                strict=True,
-            )
-        ]
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-class _GeoError(ValueError):
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-
-
-def parse_geo(value: Any) -> list[str]:
-    """ZIP codes from a list or a delimited string; each must be 5 digits.
-
-    Raises:
-        ValueError: with the reason (``.reason``: a code of :data:`REASONS`), naming the first bad ZIP.
-    """
-    if value is None:
-        raise _GeoError("missing_geo", "expected ZIP codes (a list or a string delimited by ; , | or spaces)")
-    if isinstance(value, str):
-        items: list[Any] = [z for z in _GEO_SPLIT.split(value.strip()) if z]
-    elif isinstance(value, (list, tuple)) or hasattr(value, "tolist"):
-        items = list(value.tolist() if hasattr(value, "tolist") else value)
-    else:
-        raise _GeoError(
-            "malformed_zip", f"expected a list of ZIP codes or a delimited string, not {type(value).__name__}"
+    @classmethod
+    def from_accepted(cls, accepted: pd.DataFrame) -> Campaigns:
+        """From ingest's accepted frame (``sample_id``, the five fields, ``source``, ``source_row``)."""
+        return cls(
+            row=[int(r) for r in accepted["source_row"]],
+            campaign_id=[str(c) for c in accepted["sample_id"]],
+            audience=list(accepted["audience"]),
+            brand=list(accepted["brand"]),
+            creative=list(accepted["creative"]),
+            platform=list(accepted["platform"]),
+            geo=[list(g) for g in accepted["geo"]],
+            source=[str(s) for s in accepted["source"]],
         )
-    if not items:
-        raise _GeoError("missing_geo", "expected at least one ZIP code")
-    if len(items) > MAX_ZIPS:
-        raise _GeoError("malformed_zip", f"expected at most {MAX_ZIPS} ZIP codes, got {len(items)}")
-    out = []
-    for z in items:
-        if isinstance(z, bool) or not isinstance(z, (str, int)):
-            raise _GeoError("malformed_zip", f"geo entry {z!r} -> expected a 5-digit ZIP code")
-        s = str(z).strip()
-        if isinstance(z, int) and 0 <= z <= 99_999:
-            s = s.zfill(5)  # a number that lost its leading zero
-        if len(s) != 5 or not s.isdigit():
-            raise _GeoError("malformed_zip", f"geo entry {s!r} -> expected a 5-digit ZIP code")
-        out.append(s)
-    return out
 
 
-def validate_rows(
-    rows: Iterable[Mapping[str, Any]],
+@dataclass
+class CampaignsToScore:
+    """What :func:`read_to_score` returns.
+
+    Attributes:
+        campaigns: the rows that passed the contract.
+        rejected: one row per rejected input row (:data:`ERROR_COLUMNS`).
+        info: where they came from (``uri``, ``kind``, ``sha256``, ``files``, ``columns`` per file,
+            ``ignored_columns``, ``rows`` read, ``notes``), recorded in ``summary.json``.
+    """
+
+    campaigns: Campaigns
+    rejected: pd.DataFrame
+    info: dict[str, Any]
+
+
+def read_to_score(
+    source: str | Path,
+    mapping: str | Path | Mapping | dict[str, Any] | None = None,
     *,
-    require_id: bool = True,
-    origins: list[tuple[str, int]] | None = None,
-    strict_fields: bool = False,
-) -> tuple[Campaigns, list[RowError]]:
-    """Validate raw campaign rows; return the scoreable ones and one error per failing row.
+    encoding: str | None = None,
+) -> CampaignsToScore:
+    """Read and validate campaigns to score, as ``campaignlab ingest SOURCE --unlabelled`` would.
 
     Args:
-        rows: mappings with the contract's fields.
-        require_id: a missing ``campaign_id`` is an error (batch input); else the row number is the id.
-        origins: ``(source file, 1-based record number)`` of each row (default: ``("", 0, 1, 2, ...)``,
-            the instance index of a service request).
-        strict_fields: an unknown field is an error (the service: a typo must not be ignored).
+        source: a CSV/Parquet/JSON Lines file, a folder of them, ``gs://BUCKET/PATH``,
+            ``bq://PROJECT.DATASET.TABLE``, or a dataset folder written by ``ingest``/``generate``.
+        mapping: the mapping file (or its keys as a dict); ``ingest``'s mapping files work unchanged.
+        encoding: text encoding of CSV/JSON files (default: detected).
+
+    Raises:
+        DataError: the source cannot be read or lacks a required column.
+        ConfigError: a mapping given for a dataset folder (already in the contract's columns).
     """
-    ok = Campaigns()
-    errors: list[RowError] = []
-    seen: dict[str, int] = {}
-    for i, raw in enumerate(rows):
-        source, row = origins[i] if origins is not None else ("", i)
-        if not isinstance(raw, Mapping):
-            errors.append(
-                RowError(row, None, "(record)", _short(raw), "malformed_record",
-                         "expected an object of campaign fields", source)
-            )  # fmt: skip
-            continue
-        cid_raw = raw.get("campaign_id")
-        cid = (
-            None
-            if cid_raw is None or (isinstance(cid_raw, str) and not cid_raw.strip())
-            else str(cid_raw).strip()
+    from campaignlab.ingest.dataset import read_campaigns
+
+    uri = str(source)
+    m = as_mapping(mapping)
+    kind = None
+    path = Path(uri)
+    if not uri.startswith(("gs://", "bq://")) and path.is_dir() and (path / _DATASET_SAMPLES).is_file():
+        # A dataset folder: its samples are already validated and in the contract's names.
+        if m != Mapping():
+            raise ConfigError(
+                f"mapping: got {mapping!r} for the dataset folder {uri!r} -> a dataset folder is already in "
+                "the contract's columns; give --mapping only with raw campaigns"
+            )
+        from campaignlab.io import require_complete
+
+        require_complete(path, "dataset folder", needs=(_DATASET_SAMPLES,))
+        m, kind = Mapping(campaign_id="sample_id"), "dataset"
+        path = path / _DATASET_SAMPLES
+    table = read_campaigns(path if kind else uri, m, unlabelled=True, encoding=encoding)
+    ignored: set[str] = set()
+    for t in table.source.tables:
+        used = set(table.validated.columns.get(t.name, {}).values())
+        ignored |= {c for c in t.columns if c not in used}
+    info = {
+        "uri": uri,
+        "kind": kind or table.source.kind,
+        "sha256": table.source.sha256,
+        "files": [
+            {"name": t.name, "format": t.kind, "sha256": t.sha256, "records": t.num_records}
+            for t in table.source.tables
+        ],
+        "columns": table.validated.columns,
+        "ignored_columns": sorted(ignored),
+        "rows": table.num_input,
+        "notes": [*table.validated.notes, *(f"not read: {s}" for s in table.source.skipped)],
+    }
+    return CampaignsToScore(Campaigns.from_accepted(table.campaigns), table.rejected, info)
+
+
+def _json_type(value: Any) -> str:
+    names = {str: "a string", bool: "a boolean", int: "a number", float: "a number", list: "a list",
+             dict: "an object"}  # fmt: skip
+    return names.get(type(value), type(value).__name__)
+
+
+def _request_problems(instance: dict[str, Any]) -> list[tuple[str, Any, str, str]]:
+    """What the service refuses before the contract sees an instance: unknown fields, wrong JSON types
+    (the contract would read ``{"brand": ["a"]}`` as the text "['a']")."""
+    problems = [
+        (
+            k,
+            json.dumps(instance[k], default=str),
+            "unknown_field",
+            f"unknown field; expected some of {list(FIELDS)}",
         )
-
-        def fail(
-            fld: str,
-            value: Any,
-            reason: str,
-            message: str,
-            cid: str | None = cid,
-            row: int = row,
-            src: str = source,
-        ) -> None:
-            errors.append(RowError(row, cid, fld, _short(value), reason, message, src))
-
-        if strict_fields:
-            unknown = sorted(k for k in raw if k not in KNOWN_FIELDS)
-            if unknown:
-                fail(
-                    unknown[0],
-                    raw[unknown[0]],
-                    "unknown_field",
-                    f"unknown field; expected some of {list(KNOWN_FIELDS)}",
-                )
-                continue
-        if cid is None:
-            if require_id:
-                fail("campaign_id", cid_raw, "missing_id", "expected a non-empty id")
-                continue
-            cid = str(row)
-        if cid in seen:
-            fail("campaign_id", cid, "duplicate_id", f"campaign_id {cid!r} already used by row {seen[cid]}")
-            continue
-        texts = {}
-        bad = False
-        for f in TEXT_FIELDS:
-            v = raw.get(f)
-            if not isinstance(v, str) or not v.strip():
-                fail(f, v, "empty_text", "expected a non-empty text")
-                bad = True
-                break
-            if len(v) > MAX_TEXT_CHARS:
-                fail(f, v, "text_too_long", f"expected at most {MAX_TEXT_CHARS} characters, got {len(v)}")
-                bad = True
-                break
-            texts[f] = v.strip()
-        if bad:
-            continue
-        try:
-            zips = parse_geo(raw.get("geo"))
-        except _GeoError as err:
-            fail("geo", raw.get("geo"), err.reason, str(err))
-            continue
-        seen[cid] = row
-        ok.row.append(row)
-        ok.campaign_id.append(cid)
-        for f in TEXT_FIELDS:
-            getattr(ok, f).append(texts[f])
-        ok.geo.append(zips)
-        ok.source.append(source)
-    return ok, errors
+        for k in sorted(k for k in instance if k not in FIELDS)
+    ]
+    allowed: dict[str, tuple[type, ...]] = {
+        **{f: (str,) for f in _STRING_FIELDS},
+        "campaign_id": (str, int),
+        "geo": (str, list, int),  # a list of ZIPs, a delimited string, or one ZIP as a number
+    }
+    for f, types in allowed.items():
+        v = instance.get(f)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, types)):
+            want = {str: "a string", int: "a number", list: "a list"}
+            expected = " or ".join(want[t] for t in types)
+            problems.append(
+                (f, json.dumps(v, default=str), "wrong_type", f"expected {expected}, got {_json_type(v)}")
+            )
+    return problems
 
 
-def errors_table(errors: list[RowError]) -> Any:
-    """The errors file's table: ``source``, ``row`` int64, ``campaign_id``, ``field``, ``value``,
-    ``reason`` (a code of :data:`REASONS`), ``message``."""
-    import pyarrow as pa
+def validate_instances(
+    instances: list[Any], *, max_text_chars: int = MAX_TEXT_CHARS, max_zips: int = MAX_ZIPS
+) -> tuple[Campaigns, pd.DataFrame]:
+    """Validate the service's instances with the ingest contract (plus the service's own rules).
 
-    return pa.table(
-        {
-            "source": pa.array([e.source for e in errors], pa.string()),
-            "row": pa.array([e.row for e in errors], pa.int64()),
-            "campaign_id": pa.array([e.campaign_id for e in errors], pa.string()),
-            "field": pa.array([e.field for e in errors], pa.string()),
-            "value": pa.array([e.value for e in errors], pa.string()),
-            "reason": pa.array([e.reason for e in errors], pa.string()),
-            "message": pa.array([e.message for e in errors], pa.string()),
-        }
-    )
-
-
-# --- reading a source ------------------------------------------------------------------------------
-
-SUFFIXES = (".csv", ".parquet", ".jsonl", ".ndjson", ".json")
-
-
-def read_mapping(path: str | Path | None) -> dict[str, str]:
-    """A mapping file (YAML ``contract_field: user column``) as ``{user column: contract field}``."""
-    if path is None:
-        return {}
-    from campaignlab.config import read_yaml
-
-    data = read_yaml(path)
-    unknown = sorted(k for k in data if k not in KNOWN_FIELDS)
-    if unknown:
-        raise ConfigError(
-            f"mapping {str(path)!r}: {unknown[0]}: got an unknown field -> expected one of "
-            f"{list(KNOWN_FIELDS)}"
-        )
-    return {str(v): str(k) for k, v in data.items()}
-
-
-def _frame(path: Path) -> Any:
-    import pandas as pd
-
-    name = path.name.lower()
-    try:
-        if name.endswith(".parquet"):
-            df = pd.read_parquet(path)
-        elif name.endswith((".jsonl", ".ndjson")):
-            df = pd.read_json(path, lines=True, dtype=False)
-        elif name.endswith(".json"):
-            df = pd.read_json(path, dtype=False)
-        else:
-            # Everything as text, so ZIPs keep their leading zeros; a BOM is stripped.
-            df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (ValueError, OSError, UnicodeDecodeError) as err:
-        raise DataError(f"campaigns {str(path)!r} are not readable: {err}") from None
-    return df
-
-
-def read_campaign_rows(
-    source: str | Path, mapping: str | Path | None = None
-) -> tuple[list[dict[str, Any]], list[tuple[str, int]], dict[str, Any]]:
-    """Rows of a campaigns source as mappings with the contract's field names, and what was read.
-
-    ``source``: a CSV, Parquet, JSON Lines or JSON file; a folder of such files; or a dataset folder
-    written by ``campaignlab ingest``/``generate`` (its ``samples.parquet``, ``sample_id`` as id).
+    ``campaign_id`` is optional (the instance index is the id); ``label`` is not read. Rejected rows have
+    ``source`` "request" and ``row`` the instance's 0-based index.
 
     Returns:
-        The rows, the ``(file, 1-based record number)`` of each, and ``{"source", "files", "rows",
-        "ignored_columns"}``.
+        The valid campaigns (in instance order) and the rejected rows (:data:`ERROR_COLUMNS`).
     """
-    import pandas as pd
-
-    src = str(source)
-    if src.startswith(("gs://", "bq://")):
-        return _read_remote(src, mapping)
-    path = Path(src)
-    renames = read_mapping(mapping)
-    if path.is_dir():
-        if (path / "samples.parquet").is_file():
-            files = [path / "samples.parquet"]
-            renames = {"sample_id": "campaign_id", **renames}
-        else:
-            files = sorted(p for p in path.iterdir() if p.is_file() and p.name.lower().endswith(SUFFIXES))
-            if not files:
-                raise DataError(f"campaigns folder {src!r} holds no {', '.join(SUFFIXES)} file")
-    elif path.is_file():
-        if not path.name.lower().endswith(SUFFIXES):
-            raise DataError(f"campaigns {src!r}: expected a file ending in {', '.join(SUFFIXES)}")
-        files = [path]
-    else:
-        raise DataError(f"campaigns {src!r} do not exist")
-    frames = [_frame(f) for f in files]
-    origins = [(str(f), i + 1) for f, fr in zip(files, frames, strict=True) for i in range(len(fr))]
-    df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    df = df.rename(columns=renames)
-    ignored = sorted(str(c) for c in df.columns if c not in KNOWN_FIELDS)
-    missing = [c for c in REQUIRED_FIELDS if c not in df.columns]
-    if missing:
-        raise DataError(
-            f"campaigns {src!r} have no column(s) {missing} (columns: {[str(c) for c in df.columns][:12]}); "
-            "rename yours with --mapping FILE (YAML: campaign_id: Your Column)"
-        )
-    keep = [c for c in KNOWN_FIELDS if c in df.columns]
-    rows = df[keep].to_dict(orient="records")
-    info = {"source": src, "files": [str(f) for f in files], "rows": len(rows), "ignored_columns": ignored}
-    return rows, origins, info
-
-
-def _read_remote(
-    src: str, mapping: str | Path | None
-) -> tuple[list[dict[str, Any]], list[tuple[str, int]], dict[str, Any]]:
-    raise ConfigError(
-        f"campaigns {src!r}: gs:// and bq:// sources are read by `campaignlab ingest SOURCE --unlabelled`; "
-        "ingest them first and pass the dataset folder"
+    table = RawTable(REQUEST_SOURCE, "json", list(FIELDS), [], [], [])
+    refused: list[dict[str, Any]] = []
+    for i, inst in enumerate(instances):
+        if not isinstance(inst, dict):
+            table.malformed.append(
+                Malformed(
+                    i,
+                    None,
+                    json.dumps(inst, default=str)[:500],
+                    f"expected a JSON object of campaign fields, got {_json_type(inst)}",
+                )
+            )
+            continue
+        problems = _request_problems(inst)
+        if problems:
+            refused.append(reject_row(REQUEST_SOURCE, i, None, inst.get("campaign_id"), problems))
+            continue
+        record = {f: inst.get(f) for f in FIELDS}
+        if is_blank(record["campaign_id"]):
+            record["campaign_id"] = str(i)
+        table.rows.append(record)
+        table.row_numbers.append(i)
+        table.lines.append(None)
+    v = validate_source(Source(REQUEST_SOURCE, "request", [table]), Mapping(), ParseOptions(unlabelled=True))
+    accepted = v.accepted
+    keep = []
+    for a in accepted.to_dict("records"):
+        problems = [
+            (
+                f,
+                _short(a[f]),
+                "text_too_long",
+                f"expected at most {max_text_chars} characters, got {len(a[f])}",
+            )
+            for f in TEXT_FIELDS
+            if len(a[f]) > max_text_chars
+        ]
+        if len(a["geo"]) > max_zips:
+            problems.append(
+                (
+                    "geo",
+                    a["geo"],
+                    "too_many_zips",
+                    f"expected at most {max_zips} ZIP codes, got {len(a['geo'])}",
+                )
+            )
+        if problems:
+            refused.append(reject_row(REQUEST_SOURCE, a["source_row"], None, a["sample_id"], problems))
+        keep.append(not problems)
+    rejected = pd.concat(
+        [f for f in (v.rejected, pd.DataFrame(refused, columns=list(ERROR_COLUMNS))) if len(f)]
+        or [v.rejected]
     )
+    rejected = rejected.sort_values("row", kind="stable").reset_index(drop=True)
+    return Campaigns.from_accepted(accepted.loc[keep]), rejected
+
+
+def not_scored(campaigns: Campaigns, message: str) -> pd.DataFrame:
+    """Rejected rows (reason ``not_scored``) for campaigns the model could not score."""
+    rows = [
+        reject_row(src, r, None, cid, [("(record)", None, "not_scored", message)])
+        for r, cid, src in zip(campaigns.row, campaigns.campaign_id, campaigns.source, strict=True)
+    ]
+    return pd.DataFrame(rows, columns=list(ERROR_COLUMNS))
+
+
+def _short(value: Any, limit: int = 80) -> Any:
+    if isinstance(value, str) and len(value) > limit:
+        return value[: limit - 3] + "..."
+    return value
+
+
+def describe(error: Record[Any, Any], prefix: str = "instances") -> str:
+    """The service's 400 message for a rejected instance: ``instances[3].geo: got '1234' -> ...``."""
+    where = f"{prefix}[{error['row']}]" + ("" if error["field"] == "(record)" else f".{error['field']}")
+    return f"{where}: got {_short(error['value'])!r} -> {error['message']}"
+
+
+def errors_table(rejected: pd.DataFrame) -> Any:
+    """The ``errors.parquet`` table: ingest's ``rejected.parquet`` columns and types."""
+    from campaignlab.ingest.dataset import rejected_table
+
+    return rejected_table(rejected)

@@ -82,7 +82,7 @@ def candidates_from_data(data: Any, where: str, fallback: Candidates | None = No
     Raises:
         DataError: naming ``where``, the key and what was expected.
     """
-    from campaignlab.serving.campaigns import parse_geo
+    from campaignlab.ingest.contract import ParseOptions, parse_geo
 
     if not isinstance(data, dict):
         raise DataError(f"{where}: expected a mapping with platforms, creatives, geo")
@@ -105,7 +105,7 @@ def candidates_from_data(data: Any, where: str, fallback: Candidates | None = No
         geo = []
         for i, g in enumerate(data["geo"]):
             try:
-                zs = parse_geo(g)
+                zs = parse_geo(g, ParseOptions())
             except ValueError as err:
                 raise DataError(f"{where}: geo[{i}]: {err}") from None
             if zs not in geo:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+import yaml
 
 from campaignlab import MODALITIES
-from tests.conftest import run_cli
+from tests.conftest import REPO, run_cli
 from tests.serving.conftest import BROKEN_ROWS
 
 PRED_COLUMNS = [
@@ -38,7 +40,7 @@ def test_raw_campaigns_are_scored_like_their_features(
     )  # fmt: skip
     assert "predicted 40 of 44 campaigns" in proc.stdout and "4 could not be scored" in proc.stdout
     assert sorted(p.name for p in out.iterdir()) == [
-        "attribution.png", "errors.parquet", "predictions.parquet", "summary.json",
+        "_COMPLETE.json", "attribution.png", "errors.parquet", "predictions.parquet", "summary.json",
     ]  # fmt: skip
     pred = pq.read_table(out / "predictions.parquet")
     assert pred.schema.names == PRED_COLUMNS
@@ -126,5 +128,88 @@ def test_campaigns_without_a_required_column_fail_naming_it(models: dict[str, Pa
     src.write_text("campaign_id,audience,brand,platform,geo\nc1,a,b,TikTok,10001\n")
     proc = run_cli("predict", "--model", models["shared_latent"], "--campaigns", src, "--out", tmp_path / "o")
     assert proc.returncode == 2
-    assert "no column(s) ['creative']" in proc.stderr and "--mapping" in proc.stderr
+    assert "creative: column 'creative' not found" in proc.stderr and "--mapping" in proc.stderr
     assert not (tmp_path / "o").exists()
+
+
+def agency_export(path: Path, n: int = 30) -> Path:
+    """The first ``n`` rows of examples/new_campaigns.csv (the agency's own column names), then rows
+    that exercise the mapping's value conventions and the contract's rejection reasons."""
+    with (REPO / "examples" / "new_campaigns.csv").open(newline="", encoding="utf-8-sig") as fh:
+        rows = list(csv.DictReader(fh))[:n]
+    good = rows[0]
+    extra = [
+        {**good, "Campaign ID": "PAD-1", "ZIP Codes": "2139;80512"},  # zip_zero_pad: 2139 -> 02139
+        {**good, "Campaign ID": "DATE-1", "Launch Date": "06/01/2025"},  # not the date_format: bad_date
+        {**good, "Campaign ID": "EMPTY-1", "Brand Story": " "},  # empty_text
+        {**good, "Campaign ID": "ZIP-1", "ZIP Codes": "80512;8O512"},  # malformed_zip
+        dict(rows[1]),  # duplicate_id
+    ]
+    with path.open("w", newline="", encoding="utf-8-sig") as fh:  # Excel's "CSV UTF-8", as the export
+        w = csv.DictWriter(fh, fieldnames=list(good))
+        w.writeheader()
+        w.writerows(rows + extra)
+    return path
+
+
+def test_an_ingest_mapping_works_unchanged_and_rows_are_judged_as_ingest_judges_them(
+    models: dict[str, Path], tmp_path: Path
+) -> None:
+    """The mapping file a user ingests their history with scores their new campaigns: the same rows are
+    accepted and rejected (with ingest's columns and reasons) by ``ingest --unlabelled`` and by
+    ``predict --campaigns``, whether the mapping is a file, a JSON object, or the rows an ingested
+    dataset folder."""
+    src = agency_export(tmp_path / "export.csv")
+    mapping = yaml.safe_load((REPO / "examples" / "mapping.yaml").read_text())
+    mapping |= {"date_format": "%Y-%m-%d", "zip_zero_pad": True}
+    mapping_file = tmp_path / "mapping.yaml"
+    mapping_file.write_text(yaml.safe_dump(mapping))
+    ds = tmp_path / "ingested"
+    run_cli("ingest", src, "--mapping", mapping_file, "--unlabelled", "--max-rejected", "1", "--out", ds,
+            check=True)  # fmt: skip
+    samples = pq.read_table(ds / "samples.parquet").to_pandas()
+    rejected = pq.read_table(ds / "rejected.parquet")
+    model = models["hierarchical_lgbm"]
+    common = ["--model", model, "--cache-dir", tmp_path / "cache", "--threads", "1", "--quiet"]
+    outs = {
+        "file": ["--campaigns", src, "--mapping", mapping_file],
+        "json": ["--campaigns", src, "--mapping", json.dumps(mapping)],
+        "dataset": ["--campaigns", ds],
+    }
+    preds = {}
+    for name, args in outs.items():
+        run_cli("predict", *common, *args, "--out", tmp_path / name, check=True)
+        preds[name] = pq.read_table(tmp_path / name / "predictions.parquet").to_pandas()
+    assert list(preds["file"]["campaign_id"]) == list(samples["sample_id"])
+    assert "PAD-1" in set(preds["file"]["campaign_id"])  # zip_zero_pad read from the mapping
+    for name in ("json", "dataset"):
+        assert preds[name].equals(preds["file"]), name
+    errors = pq.read_table(tmp_path / "file" / "errors.parquet")
+    assert errors.schema == rejected.schema  # the columns and types of rejected.parquet
+    assert errors.to_pylist() == rejected.to_pylist()
+    assert pq.read_table(tmp_path / "json" / "errors.parquet").to_pylist() == rejected.to_pylist()
+    by_id = {e["campaign_id"]: e for e in errors.to_pylist()}
+    assert {k: by_id[k]["reason"] for k in ("DATE-1", "EMPTY-1", "ZIP-1")} == {
+        "DATE-1": "bad_date", "EMPTY-1": "empty_text", "ZIP-1": "malformed_zip",
+    }  # fmt: skip
+    assert by_id["DATE-1"]["row"] == 32 and by_id["DATE-1"]["line"] is not None
+    duplicate = [e for e in errors.to_pylist() if e["reason"] == "duplicate_id"]
+    assert len(duplicate) == 1 and duplicate[0]["row"] == 35
+    summary = json.loads((tmp_path / "file" / "summary.json").read_text())
+    assert summary["input_rows"] == 35 == summary["predicted"] + summary["errors"]
+    assert summary["campaigns"]["columns"]["export.csv"]["platform"] == "Channel"
+
+
+def test_a_mapping_for_a_dataset_folder_or_features_is_refused(
+    models: dict[str, Path], tiny_dataset: Path, tmp_path: Path
+) -> None:
+    proc = run_cli("predict", "--model", models["hierarchical_lgbm"], "--campaigns", tiny_dataset,
+                   "--mapping", '{"platform": "Channel"}', "--out", tmp_path / "o")  # fmt: skip
+    assert proc.returncode == 2 and "already in the contract's columns" in proc.stderr
+    proc = run_cli("predict", "--model", models["hierarchical_lgbm"], "--features", tmp_path,
+                   "--mapping", "m.yaml", "--out", tmp_path / "o.parquet")  # fmt: skip
+    assert proc.returncode == 2 and "--mapping: got 'm.yaml' -> only with --campaigns" in proc.stderr
+    proc = run_cli("predict", "--model", models["hierarchical_lgbm"], "--campaigns", tiny_dataset,
+                   "--mapping", '{"platform": ', "--out", tmp_path / "o")  # fmt: skip
+    assert proc.returncode == 2 and "--mapping: got" in proc.stderr and "JSON object" in proc.stderr
+    assert not (tmp_path / "o").exists() and not (tmp_path / "o.parquet").exists()

@@ -74,6 +74,14 @@ def test_a_bad_instance_gets_400_naming_its_index_and_field(service: Service, ti
     assert r.status_code == 400 and r.json()["error"].startswith("instances[0].plaform:")
     r = predict(service, ["not an object"])
     assert r.status_code == 400 and "instances[0]" in r.json()["error"]
+    # The contract's rules are ingest's (a date must be a date), plus JSON types: a list is no text.
+    r = predict(service, [dict(rows[0]), {**rows[1], "date": "31/02/2025"}, {**rows[2], "brand": ["x"]}])
+    assert r.status_code == 400
+    assert [(e["index"], e["field"], e["reason"]) for e in r.json()["errors"]] == [
+        (1, "date", "bad_date"),
+        (2, "brand", "wrong_type"),
+    ]
+    assert "expected a string, got a list" in r.json()["errors"][1]["message"]
     for body_text, expected in (
         ("{not json", "not valid JSON"),
         ('{"rows": []}', 'expected {"instances"'),
