@@ -12,7 +12,7 @@ def pull_model(
     reference: dsl.Output[dsl.Artifact],
     version: dsl.OutputPath(str),  # type: ignore[valid-type]
     registry: str,
-    alias: str = "champion",
+    ref: str = "champion",
 ):
     """Copy a registered version's model folder and its training-data reference out of the registry.
 
@@ -21,13 +21,13 @@ def pull_model(
         reference: its training data's reference (the data gate compares new data with it).
         version: the version id.
         registry: a registry folder (in a local run: under the runs root) or vertex://PROJECT/REGION/MODEL.
-        alias: the version to pull: an alias (champion), a version number or latest.
+        ref: the version to pull: an alias (champion), a version number or latest (``models pull REF``).
     """
     return dsl.ContainerSpec(
         image=CORE_IMAGE,
         command=["campaignlab", "models", "pull"],
         args=[
-            alias,
+            ref,
             "--registry", registry,
             "--model-out", model.path,
             "--reference-out", reference.path,

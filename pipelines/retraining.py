@@ -102,7 +102,7 @@ def retraining(
         train_accelerator_type, train_accelerator_count: GPUs for a torch challenger.
         evaluate_cpu, evaluate_memory: limits of each evaluate step.
     """
-    champion = pull_model(registry=registry, alias="champion").set_display_name("pull champion")
+    champion = pull_model(registry=registry, ref="champion").set_display_name("pull champion")
     raw = dsl.importer(artifact_uri=data_uri, artifact_class=dsl.Dataset, reimport=False)
     raw.set_display_name("import snapshot")
     data = ingest(

@@ -35,6 +35,7 @@ CONFIG_MODELS = {
     "register": "campaignlab.evaluation.compare:RegisterConfig",
     "partition": "campaignlab.federated.partition:PartitionConfig",
     "federate": "campaignlab.federated.config:FederatedConfig",
+    "predict": "campaignlab.serving.batch:PredictCampaignsConfig",
 }
 # Inputs a command takes beside its config: the folder it reads.
 BESIDE_CONFIG = {"embed": {"dataset"}, "partition": {"features"}, "federate": {"partitions"}}
@@ -151,7 +152,7 @@ def test_every_input_feeds_the_flag_and_config_field_of_its_name(name: str, cont
     assert declared == fed | composite, f"{name}: inputs not passed as flags: {declared - fed - composite}"
 
 
-@pytest.mark.parametrize("pipeline", ["training", "retraining"])
+@pytest.mark.parametrize("pipeline", ["training", "retraining", "prediction"])
 def test_pipeline_parameters_feed_inputs_of_the_same_name(pipeline: str, tmp_path: Path) -> None:
     """A run parameter keeps its name down to the component input it sets (``tune`` -> ``tune``)."""
     from kfp import compiler

@@ -31,19 +31,27 @@ def compiled(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def test_prediction_pipeline_scores_with_the_registrys_alias(compiled: Path) -> None:
+def test_prediction_pipeline_pulls_the_ref_and_scores_with_it(compiled: Path) -> None:
     spec = yaml.safe_load(compiled.read_text())
     tasks = spec["root"]["dag"]["tasks"]
-    assert sorted(tasks) == ["importer", "importer-2", "predict-campaigns"]
-    assert sorted(tasks["predict-campaigns"]["dependentTasks"]) == ["importer", "importer-2"]
+    assert sorted(tasks) == ["importer", "predict-campaigns", "pull-model"]
+    assert sorted(tasks["predict-campaigns"]["dependentTasks"]) == ["importer", "pull-model"]
     params = spec["root"]["inputDefinitions"]["parameters"]
-    assert params["alias"]["defaultValue"] == "champion"
-    assert "defaultValue" not in params["campaigns_uri"] and "defaultValue" not in params["registry_uri"]
-    container = spec["deploymentSpec"]["executors"]["exec-predict-campaigns"]["container"]
+    assert params["ref"]["defaultValue"] == "champion" and params["mapping"]["parameterType"] == "STRUCT"
+    assert "defaultValue" not in params["campaigns_uri"] and "defaultValue" not in params["registry"]
+    executors = spec["deploymentSpec"]["executors"]
+    pull = executors["exec-pull-model"]["container"]
+    assert pull["command"] == ["campaignlab", "models", "pull"]
+    assert pull["args"][0] == "{{$.inputs.parameters['ref']}}"
+    container = executors["exec-predict-campaigns"]["container"]
     assert container["image"] == f"campaignlab-serve:{__version__}-0123456789ab"
     assert container["command"] == ["campaignlab", "predict"]
-    registry_arg = container["args"][container["args"].index("--registry") + 1]
-    assert json.loads(registry_arg)["Concat"][1:] == [":", "{{$.inputs.parameters['alias']}}"]
+    args = container["args"]
+    assert args[args.index("--model") + 1] == "{{$.inputs.artifacts['model'].path}}"
+    assert args[args.index("--mapping") + 1] == "{{$.inputs.parameters['mapping']}}"
+    model_in = tasks["predict-campaigns"]["inputs"]["artifacts"]["model"]["taskOutputArtifact"]
+    assert model_in == {"outputArtifactKey": "model", "producerTask": "pull-model"}
+    assert container["resources"]["resourceCpuLimit"].startswith("{{$.inputs.parameters[")
 
 
 def test_prediction_pipeline_loads_in_pipeline_job(compiled: Path) -> None:
@@ -54,7 +62,11 @@ def test_prediction_pipeline_loads_in_pipeline_job(compiled: Path) -> None:
         display_name="test-prediction",
         template_path=str(compiled),
         pipeline_root="gs://bucket/root",
-        parameter_values={"campaigns_uri": "gs://bucket/new.csv", "registry_uri": "gs://bucket/registry"},
+        parameter_values={
+            "campaigns_uri": "gs://bucket/new.csv",
+            "registry": "vertex://proj/us-central1/campaign-outcome",
+            "mapping": {"campaign_id": "Campaign ID"},
+        },
         enable_caching=False,
         project="proj",
         location="us-central1",
