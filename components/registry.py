@@ -79,17 +79,17 @@ def register_version(
 
 
 @dsl.container_component
-def promote_version(registry: str, version: str, alias: str = "champion", reason: str = ""):
+def promote_version(registry: str, ref: str, alias: str = "champion", reason: str = ""):
     """Point the champion alias at a version (the old champion stays registered).
 
     Args:
         registry: a registry folder or vertex://PROJECT/REGION/MODEL.
-        version: the version to promote.
+        ref: the version to promote (a version number, an alias or latest).
         alias: the alias to move.
         reason: recorded in the registry's history.
     """
     return dsl.ContainerSpec(
         image=CORE_IMAGE,
         command=["campaignlab", "models", "promote"],
-        args=[version, "--alias", alias, "--reason", reason, "--registry", registry],
+        args=[ref, "--alias", alias, "--reason", reason, "--registry", registry],
     )

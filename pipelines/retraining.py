@@ -151,7 +151,7 @@ def retraining(
             b_name="champion",
             b_evaluation=champion_eval.outputs["evaluation"],
             b_model=champion.outputs["model"],
-            champion_evaluation=champion_eval.outputs["evaluation"],
+            champion=champion_eval.outputs["evaluation"],
             margin=margin,
         ).set_display_name("challenger vs champion")
         registered = register_version(
@@ -167,6 +167,6 @@ def retraining(
         with dsl.If(decision.outputs["promote"] == "true", name="challenger-wins"):
             promote_version(
                 registry=registry,
-                version=registered.outputs["version"],
+                ref=registered.outputs["version"],
                 reason="retraining: beat the champion by more than the margin",
             ).set_display_name("promote challenger")

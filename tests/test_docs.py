@@ -32,7 +32,7 @@ def _commands(page: Path) -> list[tuple[int, str]]:
         if line.startswith("```"):
             in_block = line.strip() in ("```bash", "```sh", "```shell")
             continue
-        if not in_block:
+        if not in_block or (not pending and line.lstrip().startswith("#")):  # a comment line
             continue
         text = re.sub(r"\s#\s.*$", "", line).rstrip()  # a trailing comment (a '#' inside a word stays)
         if not pending:

@@ -149,17 +149,17 @@ def gate(
 
 @app.command("gate-verdict")
 @handle_errors
-def gate_verdict(gate_dir: Path = typer.Argument(..., help="folder written by `gate`")) -> None:
+def gate_verdict(verdict: Path = typer.Argument(..., help="the verdict folder written by `gate`")) -> None:
     """Exit 1 with the failed checks if a gate run failed (the pipeline's stop step), else 0."""
     from campaignlab.io import read_json
 
-    g = read_json(gate_dir / "gate.json")
+    g = read_json(verdict / "gate.json")
     failed = [c for c in g["checks"] if not c["passed"]]
     if g["passed"]:
         typer.echo("data gate passed" + (" (drift allowed by the config)" if failed else ""))
         return
     lines = ["data gate FAILED: the new data differs from the champion's training data; nothing was trained."]
     lines += [f"  {c['name']}: {c['detail']}" for c in failed]
-    lines.append(f"report: {gate_dir / 'report.html'} (on_drift: warn trains anyway)")
+    lines.append(f"report: {verdict / 'report.html'} (on_drift: warn trains anyway)")
     typer.secho("\n".join(lines), err=True, fg=typer.colors.RED)
     raise typer.Exit(code=1)

@@ -10,6 +10,7 @@ each estimator documents; nothing is pickled.
 from __future__ import annotations
 
 import inspect
+import math
 import os
 import platform as _platform
 from abc import ABC, abstractmethod
@@ -37,11 +38,40 @@ class NotFittedError(CampaignlabError):
 
 
 def default_threads() -> int:
-    """Thread count when ``n_jobs`` is None: the CPUs this process may use."""
+    """Thread count when ``n_jobs`` is None: the CPUs this process may use.
+
+    The CPUs it may run on, capped by its cgroup's CPU quota: a container started with ``--cpus 1``
+    (the local runner) or a Kubernetes CPU limit (a Vertex step's ``cpu`` limit) sees every core of the
+    host but gets one core's time, and OpenMP/torch threads beyond the quota only wait on each other
+    (LightGBM ran several times slower with two threads on a one-core quota).
+    """
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+        cpus = os.cpu_count() or 1
+    quota = cgroup_cpu_quota()
+    if quota is not None:
+        cpus = min(cpus, max(1, math.ceil(quota)))
+    return max(1, cpus)
+
+
+def cgroup_cpu_quota(root: str | os.PathLike[str] = "/sys/fs/cgroup") -> float | None:
+    """CPUs' worth of time this process's cgroup may use (``cpu.max`` in cgroup v2, ``cpu.cfs_quota_us``
+    / ``cpu.cfs_period_us`` in v1), or None when there is no quota or no cgroup file to read."""
+    base = Path(root)
+    try:
+        quota, _, period = (base / "cpu.max").read_text().strip().partition(" ")
+        return None if quota == "max" else int(quota) / int(period or 100_000)
+    except (OSError, ValueError):
+        pass
+    for sub in ("cpu", "cpu,cpuacct", "cpuacct,cpu"):
+        try:
+            quota_us = int((base / sub / "cpu.cfs_quota_us").read_text())
+            period_us = int((base / sub / "cpu.cfs_period_us").read_text())
+        except (OSError, ValueError):
+            continue
+        return None if quota_us <= 0 or period_us <= 0 else quota_us / period_us
+    return None
 
 
 def torch_device(requested: str = "auto") -> Any:
