@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PRESET ?= v25
 SCALE ?= 0.02
 
-.PHONY: help setup run test test-fast lint bench-generate bench-embed images compile bench-local-runner bench-fl bench-results bench-recommend bench-serve
+.PHONY: help setup run test test-fast lint bench-generate bench-embed images compile bench-local-runner bench-fl bench-results bench-threads bench-recommend bench-serve
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ bench-fl: setup ## Federated report's 3 experiments, FL vs centralized (FL_SCALE
 
 bench-results: setup ## Multimodal report's results table, 3 models x v25/v26/v28 (docs/results/results-table.md)
 	$(BIN)/python benchmarks/results_table.py --scale $(or $(RESULTS_SCALE),1.0)
+
+bench-threads: setup ## LightGBM threads x OpenMP wait policy, alone and beside a busy process (docs/results/threads.md)
+	$(BIN)/python benchmarks/threads.py
 
 bench-recommend: setup ## Recommendations vs the generator's ground truth, per family, beside baselines
 	$(BIN)/python benchmarks/recommend.py

@@ -4,7 +4,14 @@ The core library is pure Python (no kfp, no docker). Heavy dependencies (torch, 
 sentence-transformers) are imported lazily inside the modules that need them.
 """
 
+import os
 from importlib.metadata import PackageNotFoundError, version
+
+# OpenMP threads (LightGBM, torch) sleep instead of spinning while they wait for work. On a shared or
+# CPU-limited machine spinning threads starve each other: LightGBM with 2 threads beside one other busy
+# process trained 4x slower than with 1 thread, and faster than 1 thread once waits were passive
+# (benchmarks/threads.py). Set before those libraries load their OpenMP runtime; a user's value is kept.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 try:
     __version__ = version("campaignlab")

@@ -144,3 +144,29 @@ def test_a_drifted_snapshot_stops_the_run_with_the_gates_report(setup: dict[str,
     log = Path(tasks["gate-verdict"].log).read_text()  # the runner's logs/<task>.log
     assert "data gate FAILED" in log and "new_platforms" in log
     assert read_json(setup["registry"] / "registry.json") == before  # nothing registered or promoted
+
+
+def test_training_pipeline_on_raw_campaigns(tmp_path: Path) -> None:
+    """The training pipeline's own-data branch: import the CSV, ingest it with the mapping (time split),
+    embed, the three trainers, compare; the generator branches are skipped."""
+    import yaml
+
+    from local_runner.handlers import Status
+    from local_runner.orchestrator import run_file
+
+    csv = make(tmp_path / "small.csv")
+    spec = tmp_path / "training.yaml"
+    run_cli("pipeline", "compile", "training", "--out", spec, check=True)
+    values = {"data_uri": str(csv), "mapping": yaml.safe_load(MAPPING.read_text()), "split": "time"}
+    env_path = os.environ["PATH"]
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env_path}"
+    try:
+        result = run_file(spec, values, root=tmp_path / "runs", backend="process", max_parallel=2)
+    finally:
+        os.environ["PATH"] = env_path
+    status = {t.id: t.status for t in result.tasks}
+    assert result.status == Status.SUCCEEDED, status
+    assert status["ingest"] == Status.SUCCEEDED and status["generate"] == Status.SKIPPED
+    manifest = read_json(next((result.run_dir / "tasks" / "ingest").rglob("manifest.json")))
+    assert manifest["split"]["method"] == "time" and manifest["mapping"]["columns"]
+    assert status["compare-models"] == Status.SUCCEEDED
