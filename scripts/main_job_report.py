@@ -13,9 +13,9 @@ from pathlib import Path
 
 def main(run_dir: Path) -> int:
     record = json.loads((run_dir / "run.json").read_text())
-    tasks = record.get("tasks", [])
+    tasks = record.get("tasks") or {}
     summary = None
-    for task in tasks:
+    for task in tasks.values() if isinstance(tasks, dict) else tasks:  # keyed by task id
         for name, arts in (task.get("artifacts") or {}).items():
             if name == "summary" and arts:
                 summary = Path(arts[0].get("path") or arts[0]["uri"])

@@ -170,3 +170,11 @@ def test_training_pipeline_on_raw_campaigns(tmp_path: Path) -> None:
     manifest = read_json(next((result.run_dir / "tasks" / "ingest").rglob("manifest.json")))
     assert manifest["split"]["method"] == "time" and manifest["mapping"]["columns"]
     assert status["compare-models"] == Status.SUCCEEDED
+    # What `make run` prints at the end: the results table and where the plots and the run record are.
+    report = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "main_job_report.py"), str(result.run_dir)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert report.returncode == 0, report.stderr
+    assert "robust_modality" in report.stdout and "hierarchical_lgbm" in report.stdout
+    assert "run record:" in report.stdout and ".png" in report.stdout
