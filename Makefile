@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PRESET ?= v25
 SCALE ?= 0.02
 
-.PHONY: help setup run test test-fast lint bench-generate bench-embed images compile bench-local-runner bench-fl bench-results bench-threads
+.PHONY: help setup run test test-fast lint bench-generate bench-embed images compile bench-local-runner bench-fl bench-results bench-threads bench-recommend bench-serve
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -43,11 +43,17 @@ bench-results: setup ## Multimodal report's results table, 3 models x v25/v26/v2
 bench-threads: setup ## LightGBM threads x OpenMP wait policy, alone and beside a busy process (docs/results/threads.md)
 	$(BIN)/python benchmarks/threads.py
 
+bench-recommend: setup ## Recommendations vs the generator's ground truth, per family, beside baselines
+	$(BIN)/python benchmarks/recommend.py
+
+bench-serve: setup ## Service latency (1 and 64 instances, warm and cold texts) beside the CLI's batch predict
+	$(BIN)/python benchmarks/serve.py
+
 images: ## Build the container images (core gbm torch fl embed serve); starts Docker if needed
 	@bash scripts/docker-setup.sh
 	@bash containers/build.sh
 
 compile: setup ## Compile every pipeline to build/pipelines/NAME.yaml
 	@mkdir -p build/pipelines
-	@for p in training federated experiments retraining; do \
+	@for p in training federated experiments retraining prediction; do \
 	  $(BIN)/campaignlab pipeline compile $$p --out build/pipelines/$$p.yaml || exit 1; done

@@ -13,6 +13,7 @@ from components.gate import gate, gate_verdict
 from components.generate import generate
 from components.ingest import ingest
 from components.partition import partition
+from components.prediction import predict_campaigns
 from components.registry import promote_version, pull_model, register_version
 from components.train import train_hierarchical_lgbm, train_model, train_robust_modality, train_shared_latent
 
@@ -27,6 +28,7 @@ __all__ = [
     "generate",
     "ingest",
     "partition",
+    "predict_campaigns",
     "promote_version",
     "pull_model",
     "register_model",

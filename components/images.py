@@ -17,7 +17,8 @@ from campaignlab import __version__
 
 IMAGE_SETS = ("core", "gbm", "torch", "fl", "embed", "serve")
 """Dependency sets = images: core (generate, partition, compare), gbm (LightGBM), torch (deep models
-and evaluation of any model), fl (Flower), embed (text encoders), serve (leaderboard)."""
+and evaluation of any model), fl (Flower), embed (text encoders), serve (the leaderboard and the prediction
+service: embed's libraries plus the web stack, so any model family can be served and re-embed campaigns)."""
 
 DEFAULT_IMAGES_FILE = Path(__file__).resolve().parents[1] / "build" / "images.json"
 
@@ -34,6 +35,7 @@ GBM_IMAGE = default_image("gbm")
 TORCH_IMAGE = default_image("torch")
 FL_IMAGE = default_image("fl")
 EMBED_IMAGE = default_image("embed")
+SERVE_IMAGE = default_image("serve")
 
 
 def resolve_images(

@@ -21,7 +21,7 @@ def pull_model(
         reference: its training data's reference (the data gate compares new data with it).
         version: the version id.
         registry: a registry folder (in a local run: under the runs root) or vertex://PROJECT/REGION/MODEL.
-        ref: the version to pull: an alias (champion), a version number or latest.
+        ref: the version to pull: an alias (champion), a version number or latest (``models pull REF``).
     """
     return dsl.ContainerSpec(
         image=CORE_IMAGE,

@@ -14,6 +14,7 @@ PIPELINES: dict[str, str] = {
     "federated": "pipelines.federated:federated",
     "experiments": "pipelines.experiments:experiments",
     "retraining": "pipelines.retraining:retraining",
+    "prediction": "pipelines.prediction:prediction",
 }
 """Pipeline name (as given to ``campaignlab pipeline compile NAME``) -> ``module:function``."""
 

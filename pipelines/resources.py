@@ -39,6 +39,8 @@ STEPS: dict[str, StepResources] = {
     "train": StepResources(cpu="8", memory="32G", gpu=True),
     # scoring the test split and the report's plots
     "evaluate": StepResources(cpu="4", memory="16G"),
+    # batch prediction: re-embed new campaigns (MiniLM), score, and the per-modality attributions
+    "predict": StepResources(cpu="4", memory="16G"),
     # Flower simulation: one Ray worker per client (cpus_per_client each) plus the server and baseline
     "federate": StepResources(cpu="8", memory="32G", gpu=True),
 }

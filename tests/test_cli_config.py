@@ -25,7 +25,8 @@ CONFIGS = {
     "embed": "campaignlab.features.embed:EmbedConfig",
     "train": "campaignlab.models.commands:TrainConfig",
     "evaluate": "campaignlab.models.commands:EvaluateConfig",
-    "predict": "campaignlab.models.commands:PredictConfig",
+    # --features builds PredictConfig, --campaigns PredictCampaignsConfig: each flag sets a field of one
+    "predict": "campaignlab.models.commands:PredictConfig campaignlab.serving.batch:PredictCampaignsConfig",
     "compare": "campaignlab.evaluation.compare:CompareConfig",
     "register": "campaignlab.evaluation.compare:RegisterConfig",
 }
@@ -46,6 +47,7 @@ NOT_FIELDS = {
         "vertex_concurrency",
     },  # fmt: skip  -> use_cache, vertex.*
     "train": {"quiet"},
+    "predict": {"quiet", "no_cache", "no_explain"},  # -> use_cache, explain
     "compare": {"model"},  # repeatable NAME=DIR -> models
 }
 
@@ -60,8 +62,10 @@ def _commands() -> dict[str, click.Command]:
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_every_flag_is_a_field_of_the_commands_config(name: str) -> None:
     cmd = _commands()[name]
-    module, attr = CONFIGS[name].split(":")
-    fields = getattr(importlib.import_module(module), attr).model_fields
+    fields: dict[str, object] = {}
+    for model in CONFIGS[name].split():
+        module, attr = model.split(":")
+        fields |= getattr(importlib.import_module(module), attr).model_fields
     params = {p.name for p in cmd.params if p.name}
     assert "config" in params, f"`campaignlab {name}` has no --config"
     stray = params - {"config"} - NOT_FIELDS.get(name, set()) - set(fields)

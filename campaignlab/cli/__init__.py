@@ -1,9 +1,9 @@
 """The one command-line app: ``campaignlab generate|verify|calibrate|embed|train|...``.
 
-One module per area (:mod:`.synth`, :mod:`.ingest`, :mod:`.features`, :mod:`.models`, :mod:`.evaluation`,
-:mod:`.federated`, :mod:`.registry`, :mod:`.leaderboard`); each command builds one pydantic config
-(``--config`` YAML, then flags on top), turns bad input into a one-line error on stderr with exit
-code 2, and writes its outputs atomically.
+One module per area (:mod:`.synth`, :mod:`.ingest`, :mod:`.features`, :mod:`.models`,
+:mod:`.evaluation`, :mod:`.federated`, :mod:`.registry`, :mod:`.leaderboard`, :mod:`.serving`); each
+command builds one pydantic config (``--config`` YAML, then flags on top), turns bad input into a
+one-line error on stderr with exit code 2, and writes its outputs atomically.
 
 Commands of packages that build on the core (``pipelines``: compile/submit/schedule; ``local_runner``:
 ``pipeline run-local``) join through the ``campaignlab.cli`` entry-point group when those packages are
@@ -16,12 +16,22 @@ from importlib.metadata import entry_points
 
 import typer
 
-from campaignlab.cli import evaluation, features, federated, ingest, leaderboard, models, registry, synth
+from campaignlab.cli import (
+    evaluation,
+    features,
+    federated,
+    ingest,
+    leaderboard,
+    models,
+    registry,
+    serving,
+    synth,
+)
 
 PLUGIN_GROUP = "campaignlab.cli"
 """Entry-point group: each entry point is a ``register(app: typer.Typer) -> None`` function."""
 
-_AREAS = (synth, ingest, features, models, evaluation, federated, registry)
+_AREAS = (synth, ingest, features, models, evaluation, federated, registry, serving)
 
 
 def build_app(plugins: bool = True) -> typer.Typer:

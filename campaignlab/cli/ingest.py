@@ -50,25 +50,14 @@ def ingest(
     """
     from campaignlab.ingest.dataset import IngestConfig
     from campaignlab.ingest.dataset import ingest as run
+    from campaignlab.ingest.mapping import mapping_option
 
-    mapping_value: Path | dict[str, object] | None = None
-    if mapping is not None and mapping.strip().startswith("{"):
-        import json
-
-        try:
-            mapping_value = json.loads(mapping)
-        except json.JSONDecodeError as err:
-            from campaignlab.errors import ConfigError
-
-            raise ConfigError(f"--mapping: got {mapping!r} -> a YAML file or a JSON object ({err})") from None
-    elif mapping:
-        mapping_value = Path(mapping)
     cfg = command_config(
         IngestConfig,
         config,
         source=source,
         out=out,
-        mapping=mapping_value,
+        mapping=mapping_option(mapping),
         split=split,
         test_fraction=test_fraction,
         max_rejected=max_rejected,

@@ -145,18 +145,80 @@ def evaluate(
 @handle_errors
 def predict(
     model: Path | None = _MODEL_DIR,
-    features: Path | None = _FEATURES,
-    out: Path | None = typer.Option(
-        None, "--out", help="Parquet file: sample_id, label, prob_<class> columns"
+    registry: str | None = typer.Option(
+        None, "--registry", help="model registry R[:alias] (alias default champion), instead of --model"
     ),
-    split: str | None = typer.Option(None, "--split", help="rows to predict: all (default), train or test"),
+    features: Path | None = _FEATURES,
+    campaigns: str | None = typer.Option(
+        None,
+        "--campaigns",
+        help="raw campaigns, read as `ingest` reads them (CSV/Parquet/JSON Lines file or folder, gs://, "
+        "bq://), or a dataset folder",
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="--features: a Parquet file; --campaigns: a folder (predictions, errors, summary)"
+    ),
+    split: str | None = typer.Option(
+        None, "--split", help="--features: rows to predict: all (default), train or test"
+    ),
+    mapping: str | None = typer.Option(
+        None, "--mapping", help="--campaigns: ingest's mapping file (YAML), or the mapping as a JSON object"
+    ),
+    encoding: str | None = typer.Option(
+        None, "--encoding", help="--campaigns: text encoding of CSV/JSON (default: detected)"
+    ),
+    no_explain: bool = typer.Option(False, "--no-explain", help="--campaigns: no per-modality attribution"),
+    batch_size: int | None = typer.Option(None, "--batch-size", help="--campaigns: campaigns per batch"),
+    cache_dir: Path | None = typer.Option(None, "--cache-dir", help="--campaigns: embedding cache folder"),
+    no_cache: bool = typer.Option(False, "--no-cache", help="--campaigns: read and write no embedding cache"),
+    pdfm: Path | None = typer.Option(
+        None, "--pdfm", help="--campaigns: PDFM table if the model lacks its own"
+    ),
     threads: int | None = _THREADS,
+    quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
     config: Path | None = _CONFIG,
 ) -> None:
-    """Predict the outcome tier (and class probabilities) of every sample of a features folder."""
+    """Predict outcome tiers: of a features folder (--features), or of raw campaigns (--campaigns), which
+    are re-embedded with the model's recipe and get per-modality attributions and an errors file."""
+    from campaignlab.errors import ConfigError
+
+    if (features is None) == (campaigns is None):
+        given = "both" if features is not None else "neither"
+        raise ConfigError(f"input: got {given} of --features and --campaigns -> expected exactly one")
+    if campaigns is not None:
+        from campaignlab.ingest.mapping import mapping_option
+        from campaignlab.progress import progress_bar
+        from campaignlab.serving.batch import PredictCampaignsConfig, predict_campaigns
+
+        ccfg = command_config(
+            PredictCampaignsConfig, config, model=model, registry=registry, campaigns=campaigns, out=out,
+            mapping=mapping_option(mapping), encoding=encoding, explain=False if no_explain else None,
+            batch_size=batch_size, cache_dir=cache_dir, use_cache=False if no_cache else None, pdfm=pdfm,
+            threads=threads,
+        )  # fmt: skip
+        with _warnings_to_stderr(), progress_bar(not quiet) as update:
+            s = predict_campaigns(ccfg, progress=update)
+        tiers = ", ".join(f"{k} {v}" for k, v in s["predicted_tiers"].items())
+        typer.echo(
+            f"predicted {s['predicted']} of {s['input_rows']} campaigns with {s['model']['type']} ({tiers}); "
+            f"{s['errors']} could not be scored (errors.parquet); wrote {ccfg.out}"
+        )
+        return
+    only_campaigns = {
+        "--mapping": mapping, "--encoding": encoding, "--no-explain": no_explain or None,
+        "--batch-size": batch_size, "--cache-dir": cache_dir, "--no-cache": no_cache or None, "--pdfm": pdfm,
+    }  # fmt: skip
+    misplaced = [flag for flag, value in only_campaigns.items() if value is not None]
+    if misplaced:
+        raise ConfigError(
+            f"{misplaced[0]}: got {only_campaigns[misplaced[0]]!r} -> only with --campaigns, not --features"
+        )
     from campaignlab.models.commands import PredictConfig
     from campaignlab.models.commands import predict as run
+    from campaignlab.serving.models import resolve_model
 
+    if registry is not None:
+        model = resolve_model(model, registry).path
     cfg = command_config(
         PredictConfig, config, model=model, features=features, out=out, split=split, threads=threads
     )

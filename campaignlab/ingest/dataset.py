@@ -30,10 +30,10 @@ import pandas as pd
 from pydantic import Field
 
 from campaignlab import LABEL_NAMES
-from campaignlab.config import StrictModel, validate
+from campaignlab.config import StrictModel
 from campaignlab.errors import DataError
 from campaignlab.ingest.contract import REASONS, ParseOptions
-from campaignlab.ingest.mapping import Mapping, load_mapping
+from campaignlab.ingest.mapping import Mapping, as_mapping
 from campaignlab.ingest.sources import Source, read_source
 from campaignlab.ingest.validate import Validated, validate_source
 from campaignlab.io import atomic_dir, check_writable_parent, write_json, write_parquet
@@ -109,7 +109,8 @@ def read_campaigns(
 
     Args:
         source: file, folder, ``gs://`` or ``bq://`` URI (see :class:`IngestConfig`).
-        mapping: a mapping file path, a :class:`Mapping`, or None (columns named as the contract).
+        mapping: a mapping file path, a :class:`Mapping`, a dict of its keys, or None (columns named as
+            the contract).
         unlabelled: campaigns to score (no label read; ``label`` is -1).
         require_date: reject rows without a date (the time split needs one).
         encoding: text encoding of CSV/JSON files (default: detected).
@@ -123,12 +124,7 @@ def read_campaigns(
     Raises:
         DataError: the source cannot be read or lacks a required column.
     """
-    if isinstance(mapping, Mapping):
-        m = mapping
-    elif isinstance(mapping, dict):
-        m = validate(Mapping, mapping, source="mapping")
-    else:
-        m = load_mapping(mapping)
+    m = as_mapping(mapping)
     opts = ParseOptions(
         unlabelled=unlabelled,
         label_values=m.label_values,

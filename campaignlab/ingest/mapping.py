@@ -31,7 +31,7 @@ from pydantic import Field, field_validator
 
 from campaignlab import LABEL_NAMES
 from campaignlab.config import StrictModel, read_yaml, validate
-from campaignlab.errors import DataError
+from campaignlab.errors import ConfigError, DataError
 from campaignlab.ingest.contract import FIELDS, REQUIRED_FIELDS
 
 
@@ -79,6 +79,38 @@ def load_mapping(path: str | Path | None) -> Mapping:
     if path is None:
         return Mapping()
     return validate(Mapping, read_yaml(path), source=f"mapping {str(path)!r}")
+
+
+def as_mapping(mapping: str | Path | Mapping | dict[str, Any] | None, source: str = "mapping") -> Mapping:
+    """A :class:`Mapping` from a file path, a dict (a pipeline parameter), a Mapping or None (identity)."""
+    if isinstance(mapping, Mapping):
+        return mapping
+    if isinstance(mapping, dict):
+        return validate(Mapping, mapping, source=source)
+    return load_mapping(mapping)
+
+
+def mapping_option(text: str | None) -> Path | dict[str, Any] | None:
+    """The ``--mapping`` flag's value: a YAML file's path, or the mapping itself as a JSON object.
+
+    A pipeline passes its ``mapping`` run parameter (a dict) as JSON; a person passes a file.
+
+    Raises:
+        ConfigError: the value starts like a JSON object but is not one.
+    """
+    if text is None or not text.strip():
+        return None
+    if text.strip().startswith("{"):
+        import json
+
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ConfigError(f"--mapping: got {text!r} -> a YAML file or a JSON object ({err})") from None
+        if not isinstance(value, dict):  # pragma: no cover - "{" starts an object or invalid JSON
+            raise ConfigError(f"--mapping: got {text!r} -> a YAML file or a JSON object")
+        return value
+    return Path(text)
 
 
 def resolve_columns(columns: list[str], mapping: Mapping, *, unlabelled: bool, source: str) -> dict[str, str]:

@@ -75,9 +75,19 @@ def _as_text(value: Any) -> str | None:
     return str(value)
 
 
-def _reject(
+def reject_row(
     source: str, row: int, line: int | None, cid: Any, problems: list[tuple[str, Any, str, str]]
 ) -> dict[str, Any]:
+    """One rejected row (a record of :data:`REJECTED_COLUMNS`) from its problems.
+
+    Args:
+        source: the file or table it came from.
+        row: its 1-based record number there (the service: the instance's 0-based index).
+        line: the line it starts on (text formats), else None.
+        cid: its campaign id as given (may be empty).
+        problems: ``(field, value, reason code, message)`` of each problem; the first in contract
+            field order is the row's ``field``/``reason``.
+    """
     problems = sorted(problems, key=lambda p: _FIELD_ORDER.get(p[0], 99))
     f, value, reason, message = problems[0]
     return {
@@ -118,7 +128,7 @@ def validate_source(source: Source, mapping: Mapping, options: ParseOptions) -> 
             )
         for bad in table.malformed:
             rejected.append(
-                _reject(
+                reject_row(
                     table.name,
                     bad.row,
                     bad.line,
@@ -136,7 +146,7 @@ def validate_source(source: Source, mapping: Mapping, options: ParseOptions) -> 
                 for e in err.errors():
                     f = str(e["loc"][0]) if e.get("loc") else "(record)"
                     problems.append((f, record.get(f), e["type"], e["msg"]))
-                rejected.append(_reject(table.name, row, line, record.get("campaign_id"), problems))
+                rejected.append(reject_row(table.name, row, line, record.get("campaign_id"), problems))
                 continue
             accepted.append(
                 {
@@ -163,7 +173,7 @@ def validate_source(source: Source, mapping: Mapping, options: ParseOptions) -> 
             src, row = first[sid]
             where = f"row {row}" + (f" of {src}" if src != a["source"] else "")
             rejected.append(
-                _reject(
+                reject_row(
                     a["source"],
                     a["source_row"],
                     a["source_line"],

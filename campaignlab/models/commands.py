@@ -14,10 +14,12 @@ from pydantic import Field, SecretStr, field_validator
 
 from campaignlab.config import StrictModel
 from campaignlab.errors import ConfigError, DataError
+from campaignlab.features.recipe import check_recipe, write_recipe
 from campaignlab.io import atomic_dir, check_writable_parent, read_json, write_json, write_parquet
 from campaignlab.models import registry
 from campaignlab.models.base import Estimator, Progress
 from campaignlab.models.data import Features, load_features
+from campaignlab.serving.recommend import write_training_candidates
 
 ModelName = Literal["hierarchical_lgbm", "shared_latent", "robust_modality"]
 
@@ -176,6 +178,9 @@ def train(cfg: TrainConfig, progress: Progress | None = None) -> dict[str, Any]:
         # The platform names in the model's code order: later features are re-coded by name against it.
         meta["platform_vocabulary"] = platform_vocabulary_of(cfg.features)
         write_json(tmp / "model.json", meta)
+        write_recipe(tmp, cfg.features)  # how to embed new campaigns for this model (recipe.json)
+        # The values seen in training: what `campaignlab recommend` enumerates by default.
+        write_training_candidates(tmp, cfg.features, cfg.seed)
         if tuning is not None:
             write_json(tmp / "tuning.json", tuning.to_json())
     return summary
@@ -240,6 +245,7 @@ def evaluate(cfg: EvaluateConfig) -> dict[str, Any]:
 
     cfg.check_submission()
     check_writable_parent(cfg.out)
+    check_recipe(cfg.model, cfg.features)  # features embedded with another recipe are refused
     est = _load(cfg.model, cfg.threads)
     rows, unseen = _rows(cfg.model, cfg.features, cfg.split)
     proba = est.predict_proba(rows.inputs)
@@ -299,6 +305,7 @@ def predict(cfg: PredictConfig) -> int:
 
     if cfg.out.exists() and cfg.out.is_dir():
         raise DataError(f"--out {str(cfg.out)!r} is a folder; expected a .parquet file path")
+    check_recipe(cfg.model, cfg.features)  # features embedded with another recipe are refused
     est = _load(cfg.model, cfg.threads)
     rows, _ = _rows(cfg.model, cfg.features, cfg.split, labelled=False)
     table = predictions_table(rows.sample_id, est.predict(rows.inputs), est.predict_proba(rows.inputs))

@@ -37,6 +37,7 @@ CONFIG_MODELS = {
     "federate": "campaignlab.federated.config:FederatedConfig",
     "ingest": "campaignlab.ingest.dataset:IngestConfig",
     "gate": "campaignlab.ingest.gate:GateConfig",
+    "predict": "campaignlab.serving.batch:PredictCampaignsConfig",
 }
 # Commands that take their flags as plain arguments (no config model): only the names are checked.
 NO_CONFIG = {"gate-verdict", "models pull", "models register", "models promote"}
@@ -166,7 +167,7 @@ def test_every_input_feeds_the_flag_and_config_field_of_its_name(name: str, cont
     assert declared == fed | composite, f"{name}: inputs not passed as flags: {declared - fed - composite}"
 
 
-@pytest.mark.parametrize("pipeline", ["training", "retraining"])
+@pytest.mark.parametrize("pipeline", ["training", "retraining", "prediction"])
 def test_pipeline_parameters_feed_inputs_of_the_same_name(pipeline: str, tmp_path: Path) -> None:
     """A run parameter keeps its name down to the component input it sets (``tune`` -> ``tune``)."""
     from kfp import compiler

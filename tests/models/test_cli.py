@@ -42,7 +42,8 @@ def test_train_evaluate_predict_on_real_embeddings(tiny_features: Path, tmp_path
     )  # fmt: skip
     assert "trained robust_modality on 420 rows" in proc.stdout
     assert "training robust_modality" in proc.stderr  # the progress bar
-    assert sorted(p.name for p in model.iterdir()) == ["_COMPLETE.json", "model.json", "model.pt"]
+    names = sorted(p.name for p in model.iterdir())
+    assert names == ["_COMPLETE.json", "candidates.json", "model.json", "model.pt", "recipe.json"]
     meta = json.loads((model / "model.json").read_text())
     assert meta["type"] == "robust_modality" and meta["params"]["random_state"] == 3
     assert meta["params"]["max_epochs"] == 4 and meta["train_config"]["tune"] == 0
