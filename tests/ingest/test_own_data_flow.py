@@ -209,7 +209,7 @@ def test_partition_by_owner_makes_one_client_per_owner(flow: dict[str, Path], tm
     res = run_cli("partition", flow["feats"], "--by", "owner", "--out", tmp_path, check=True)
     m = read_json(tmp_path / "owner_5clients" / "manifest.json")
     owners = read_json(flow["data"] / "manifest.json")["vocabularies"]["owner"]
-    assert m["owners"] == owners and m["split"] == "owner" and m["num_clients"] == 5
+    assert m["owners"] == owners and m["data_split"] == "owner" and m["num_clients"] == 5
     for i, owner in enumerate(owners):
         t = pq.read_table(tmp_path / "owner_5clients" / f"client_{i}.parquet").to_pandas()
         assert set(t["owner"]) == {owner} and set(t["split"]) == {"train"}
