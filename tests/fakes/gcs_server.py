@@ -1,16 +1,20 @@
 """A fake of the Cloud Storage JSON API on 127.0.0.1, for the real google-cloud-storage client.
 
-It keeps buckets and objects in memory and answers the routes the client uses for buckets (get, create,
-delete, IAM policy, ``testIamPermissions``) and objects (list with prefix/delimiter/paging, metadata,
-media download with ``Range``, simple/multipart/resumable upload, delete). Downloads carry the
+It keeps buckets and objects in memory and answers the routes the client uses for buckets (list, get,
+create, delete, IAM policy, ``testIamPermissions``) and objects (list with prefix/delimiter/paging,
+metadata, media download with ``Range``, media/multipart/resumable upload, delete). Downloads carry the
 ``x-goog-hash`` header (crc32c and md5), so the client verifies checksums as it does against Google.
-Every request is recorded (method, path, query, operation) for assertions, and errors are injected per
-operation with Google's error JSON, as the real service sends them.
+Requests are recorded and errors injected per operation (see :mod:`tests.fakes.server`).
+
+It serves the ingest and registry tests (objects, listing, uploads, downloads), ``pipeline submit
+--check`` (bucket existence, IAM, a write probe) and, through :class:`VertexFake`, the bucket calls
+google-cloud-aiplatform makes on a pipeline root.
 
 Usage::
 
     with GcsFake() as gcs:
-        gcs.put("bucket", "exports/campaigns.csv", data)      # seed objects
+        gcs.create_bucket("runs-bucket")                        # an empty bucket
+        gcs.put("bucket", "exports/campaigns.csv", data)        # seed objects (creates the bucket)
         env = {"CAMPAIGNLAB_STORAGE_ENDPOINT": gcs.url}         # or client_options={"api_endpoint": gcs.url}
         gcs.fail("download_object", 403, "caller lacks storage.objects.get")
         gcs.deny_permissions("bucket", {"storage.objects.create"})  # testIamPermissions leaves these out
@@ -20,55 +24,38 @@ Run by hand: ``python -m tests.fakes.gcs_server --port 8766``.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import hashlib
 import itertools
 import json
 import re
-import threading
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from dataclasses import dataclass
+from email.parser import BytesParser
+from email.policy import HTTP
+from typing import Any, cast
+from urllib.parse import quote
+
+from tests.fakes.server import ApiError, FakeServer, Reply, Request, Route, route, run_by_hand
 
 NOW = "2026-01-05T03:00:00.000Z"
-STATUS_NAMES = {
-    400: "INVALID_ARGUMENT",
-    401: "UNAUTHENTICATED",
-    403: "PERMISSION_DENIED",
-    404: "NOT_FOUND",
-    409: "ALREADY_EXISTS",
-    412: "FAILED_PRECONDITION",
-    429: "RESOURCE_EXHAUSTED",
-    500: "INTERNAL",
-    503: "UNAVAILABLE",
-}
 _B = r"/storage/v1/b/(?P<bucket>[^/]+)"
-ROUTES = [
-    ("GET", re.compile(r"^/storage/v1/b$"), "list_buckets"),
-    ("POST", re.compile(r"^/storage/v1/b$"), "create_bucket"),
-    ("GET", re.compile(rf"^{_B}$"), "get_bucket"),
-    ("DELETE", re.compile(rf"^{_B}$"), "delete_bucket"),
-    ("GET", re.compile(rf"^{_B}/iam$"), "get_bucket_iam"),
-    ("PUT", re.compile(rf"^{_B}/iam$"), "set_bucket_iam"),
-    ("GET", re.compile(rf"^{_B}/iam/testPermissions$"), "test_iam_permissions"),
-    ("GET", re.compile(rf"^{_B}/o$"), "list_objects"),
-    ("GET", re.compile(rf"^{_B}/o/(?P<object>.+)$"), "get_object"),
-    ("GET", re.compile(rf"^/download{_B}/o/(?P<object>.+)$"), "download_object"),
-    ("DELETE", re.compile(rf"^{_B}/o/(?P<object>.+)$"), "delete_object"),
-    ("POST", re.compile(rf"^/upload{_B}/o$"), "upload_object"),
-    ("PUT", re.compile(rf"^/upload{_B}/o$"), "upload_chunk"),
-]
-
-
-@dataclass
-class Request:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    operation: str
-    headers: dict[str, str] = field(default_factory=dict)
+_O = rf"{_B}/o/(?P<object>.+)"
+STORAGE_ROUTES: tuple[Route, ...] = (
+    route("GET", r"/storage/v1/b", "list_buckets"),
+    route("POST", r"/storage/v1/b", "create_bucket"),
+    route("GET", _B, "get_bucket"),
+    route("DELETE", _B, "delete_bucket"),
+    route("GET", rf"{_B}/iam", "get_bucket_iam"),
+    route("PUT", rf"{_B}/iam", "set_bucket_iam"),
+    route("GET", rf"{_B}/iam/testPermissions", "test_iam_permissions"),
+    route("GET", rf"{_B}/o", "list_objects"),
+    route("GET", _O, "download_object", alt="media"),
+    route("GET", _O, "get_object"),
+    route("GET", rf"/download{_O}", "download_object"),
+    route("DELETE", _O, "delete_object"),
+    route("POST", rf"/upload{_B}/o", "upload_object"),
+    route("PUT", rf"/upload{_B}/o", "upload_chunk"),
+)
 
 
 @dataclass
@@ -87,46 +74,37 @@ def _md5_b64(data: bytes) -> str:
     return base64.b64encode(hashlib.md5(data).digest()).decode()  # GCS's own checksum
 
 
-class GcsFake:
-    """The fake server; use as a context manager. ``url`` is its base URL (the client's api_endpoint)."""
+class GcsFake(FakeServer):
+    """The fake Cloud Storage server; ``url`` is its base URL (the client's api_endpoint).
+
+    Attributes:
+        buckets: bucket name -> its metadata.
+        objects: bucket name -> object name -> its bytes and metadata.
+    """
+
+    routes = STORAGE_ROUTES
 
     def __init__(self, page_size: int = 1000) -> None:
+        super().__init__()
         self.page_size = page_size
-        self.requests: list[Request] = []
         self.buckets: dict[str, dict[str, Any]] = {}
         self.objects: dict[str, dict[str, StoredObject]] = {}
-        self.errors: dict[str, tuple[int, str, str]] = {}
         self.denied: dict[str, set[str]] = {}
         self._uploads: dict[str, dict[str, Any]] = {}
         self._gen = itertools.count(1_700_000_000_000_001)
-        self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def __enter__(self) -> GcsFake:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     # --- test helpers ----------------------------------------------------------------------------
 
     def create_bucket(self, name: str, **meta: Any) -> dict[str, Any]:
         """Create a bucket directly (as if it existed before the test)."""
-        with self._lock:
+        with self.lock:
             return self._new_bucket(name, meta)
 
     def put(
         self, bucket: str, name: str, data: bytes, content_type: str = "application/octet-stream"
     ) -> None:
         """Store an object directly (creating its bucket if needed)."""
-        with self._lock:
+        with self.lock:
             if bucket not in self.buckets:
                 self._new_bucket(bucket, {})
             self._store(bucket, name, data, {"contentType": content_type})
@@ -136,21 +114,12 @@ class GcsFake:
         return self.objects[bucket][name].data
 
     def names(self, bucket: str) -> list[str]:
+        """The names of a bucket's objects, sorted."""
         return sorted(self.objects.get(bucket, {}))
-
-    def fail(self, operation: str, code: int, message: str, status: str | None = None) -> None:
-        """Answer every later ``operation`` request with this error."""
-        self.errors[operation] = (code, status or STATUS_NAMES.get(code, "UNKNOWN"), message)
-
-    def clear_failures(self) -> None:
-        self.errors.clear()
 
     def deny_permissions(self, bucket: str, permissions: set[str]) -> None:
         """``testIamPermissions`` on ``bucket`` will not grant these."""
         self.denied[bucket] = set(permissions)
-
-    def calls(self, operation: str) -> list[Request]:
-        return [r for r in self.requests if r.operation == operation]
 
     # --- state -----------------------------------------------------------------------------------
 
@@ -171,6 +140,18 @@ class GcsFake:
         self.buckets[name] = bucket
         self.objects.setdefault(name, {})
         return bucket
+
+    def _objects(self, req: Request) -> dict[str, StoredObject]:
+        """The objects of the request's bucket (404 if it does not exist)."""
+        if req.params["bucket"] not in self.buckets:
+            raise ApiError(404, "The specified bucket does not exist.")
+        return self.objects[req.params["bucket"]]
+
+    def _object(self, req: Request) -> StoredObject:
+        obj = self._objects(req).get(req.params["object"])
+        if obj is None:
+            raise ApiError(404, f"No such object: {req.params['bucket']}/{req.params['object']}")
+        return obj
 
     def _store(self, bucket: str, name: str, data: bytes, meta: dict[str, Any]) -> dict[str, Any]:
         gen = str(next(self._gen))
@@ -197,95 +178,61 @@ class GcsFake:
         self.objects[bucket][name] = StoredObject(data, resource)
         return resource
 
-    # --- routes ----------------------------------------------------------------------------------
+    # --- buckets ---------------------------------------------------------------------------------
 
-    @staticmethod
-    def _error(code: int, message: str) -> tuple[int, Any, dict[str, str], bytes | None]:
-        status = STATUS_NAMES.get(code, "UNKNOWN")
-        detail = [{"message": message, "domain": "global", "reason": status.lower()}]
-        body = {"error": {"code": code, "message": message, "status": status, "errors": detail}}
-        return code, body, {}, None
-
-    def _dispatch(
-        self, method: str, raw_path: str, query: dict[str, list[str]], headers: dict[str, str], body: bytes
-    ) -> tuple[int, Any, dict[str, str], bytes | None]:
-        for m, pattern, operation in ROUTES:
-            match = pattern.match(raw_path)
-            if m != method or not match:
-                continue
-            if operation == "get_object" and query.get("alt", [""])[0] == "media":
-                operation = "download_object"
-            with self._lock:
-                self.requests.append(Request(method, raw_path, query, operation, headers))
-                if operation in self.errors:
-                    code, status, message = self.errors[operation]
-                    return code, {"error": {"code": code, "message": message, "status": status}}, {}, None
-                groups = {k: unquote(v) for k, v in match.groupdict().items()}
-                unknown_bucket = "bucket" in groups and groups["bucket"] not in self.buckets
-                if unknown_bucket and operation not in ("create_bucket", "list_buckets"):
-                    return self._error(404, "The specified bucket does not exist.")
-                result: tuple[int, Any, dict[str, str], bytes | None] = getattr(self, f"_{operation}")(
-                    groups, query, headers, body
-                )
-                return result
-        return self._error(404, f"no route {method} {raw_path}")
-
-    def _list_buckets(self, g: dict, q: dict, h: dict, body: bytes) -> tuple[int, Any, dict, bytes | None]:
+    def _list_buckets(self, req: Request) -> Any:
         items = list(self.buckets.values())
-        return 200, {"kind": "storage#buckets", **({"items": items} if items else {})}, {}, None
+        return {"kind": "storage#buckets", **({"items": items} if items else {})}
 
-    def _create_bucket(self, g: dict, q: dict, h: dict, body: bytes) -> tuple[int, Any, dict, bytes | None]:
-        meta = json.loads(body or b"{}")
-        name = meta.get("name", "")
+    def _create_bucket(self, req: Request) -> Any:
+        meta = dict(req.body or {})
+        name = meta.pop("name", "")
         if name in self.buckets:
-            return self._error(
+            raise ApiError(
                 409, "Your previous request to create the named bucket succeeded and you already own it."
             )
-        return 200, self._new_bucket(name, {k: v for k, v in meta.items() if k != "name"}), {}, None
+        return self._new_bucket(name, meta)
 
-    def _get_bucket(self, g: dict, q: dict, h: dict, body: bytes) -> tuple[int, Any, dict, bytes | None]:
-        return 200, self.buckets[g["bucket"]], {}, None
+    def _get_bucket(self, req: Request) -> Any:
+        self._objects(req)
+        return self.buckets[req.params["bucket"]]
 
-    def _delete_bucket(self, g: dict, q: dict, h: dict, body: bytes) -> tuple[int, Any, dict, bytes | None]:
-        if self.objects.get(g["bucket"]):
-            return self._error(409, "The bucket you tried to delete is not empty.")
-        del self.buckets[g["bucket"]]
-        return 204, None, {}, b""
+    def _delete_bucket(self, req: Request) -> Any:
+        if self._objects(req):
+            raise ApiError(409, "The bucket you tried to delete is not empty.")
+        del self.buckets[req.params["bucket"]], self.objects[req.params["bucket"]]
+        return Reply(204)
 
-    def _get_bucket_iam(self, g: dict, q: dict, h: dict, body: bytes) -> tuple[int, Any, dict, bytes | None]:
-        policy = self.buckets[g["bucket"]].get("_iam") or {
+    def _get_bucket_iam(self, req: Request) -> Any:
+        self._objects(req)
+        return self.buckets[req.params["bucket"]].get("_iam") or {
             "kind": "storage#policy",
-            "resourceId": f"projects/_/buckets/{g['bucket']}",
+            "resourceId": f"projects/_/buckets/{req.params['bucket']}",
             "version": 1,
             "etag": "CAE=",
             "bindings": [],
         }
-        return 200, policy, {}, None
 
-    def _set_bucket_iam(self, g: dict, q: dict, h: dict, body: bytes) -> tuple[int, Any, dict, bytes | None]:
-        policy = {**json.loads(body or b"{}"), "etag": "CAI="}
-        self.buckets[g["bucket"]]["_iam"] = policy
-        return 200, policy, {}, None
+    def _set_bucket_iam(self, req: Request) -> Any:
+        self._objects(req)
+        policy = {**(req.body or {}), "etag": "CAI="}
+        self.buckets[req.params["bucket"]]["_iam"] = policy
+        return policy
 
-    def _test_iam_permissions(
-        self, g: dict, q: dict, h: dict, body: bytes
-    ) -> tuple[int, Any, dict, bytes | None]:
-        granted = [p for p in q.get("permissions", []) if p not in self.denied.get(g["bucket"], set())]
-        return (
-            200,
-            {"kind": "storage#testIamPermissionsResponse", **({"permissions": granted} if granted else {})},
-            {},
-            None,
-        )
+    def _test_iam_permissions(self, req: Request) -> Any:
+        self._objects(req)
+        denied = self.denied.get(req.params["bucket"], set())
+        granted = [p for p in req.query.get("permissions", []) if p not in denied]
+        return {"kind": "storage#testIamPermissionsResponse", **({"permissions": granted} if granted else {})}
 
-    def _list_objects(self, g: dict, q: dict, h: dict, body: bytes) -> tuple[int, Any, dict, bytes | None]:
-        prefix = q.get("prefix", [""])[0]
-        delimiter = q.get("delimiter", [""])[0]
-        size = min(int(q.get("maxResults", [self.page_size])[0]), self.page_size)
-        start = q.get("pageToken", [""])[0]
-        names = sorted(n for n in self.objects[g["bucket"]] if n.startswith(prefix) and n > start)
+    # --- objects ---------------------------------------------------------------------------------
+
+    def _list_objects(self, req: Request) -> Any:
+        objects = self._objects(req)
+        prefix, delimiter, start = req.arg("prefix"), req.arg("delimiter"), req.arg("pageToken")
+        size = min(int(req.arg("maxResults", str(self.page_size))), self.page_size)
         items, prefixes = [], []
-        for n in names:
+        for n in sorted(n for n in objects if n.startswith(prefix) and n > start):
             rest = n[len(prefix) :]
             if delimiter and delimiter in rest:
                 p = prefix + rest.split(delimiter)[0] + delimiter
@@ -296,23 +243,18 @@ class GcsFake:
         page, more = items[:size], items[size:]
         out: dict[str, Any] = {"kind": "storage#objects"}
         if page:
-            out["items"] = [self.objects[g["bucket"]][n].meta for n in page]
+            out["items"] = [objects[n].meta for n in page]
         if prefixes:
             out["prefixes"] = prefixes
         if more:
             out["nextPageToken"] = page[-1]
-        return 200, out, {}, None
+        return out
 
-    def _get_object(self, g: dict, q: dict, h: dict, body: bytes) -> tuple[int, Any, dict, bytes | None]:
-        obj = self.objects[g["bucket"]].get(g["object"])
-        if obj is None:
-            return self._error(404, f"No such object: {g['bucket']}/{g['object']}")
-        return 200, obj.meta, {}, None
+    def _get_object(self, req: Request) -> Any:
+        return self._object(req).meta
 
-    def _download_object(self, g: dict, q: dict, h: dict, body: bytes) -> tuple[int, Any, dict, bytes | None]:
-        obj = self.objects[g["bucket"]].get(g["object"])
-        if obj is None:
-            return self._error(404, f"No such object: {g['bucket']}/{g['object']}")
+    def _download_object(self, req: Request) -> Any:
+        obj = self._object(req)
         data = obj.data
         headers = {
             "Content-Type": obj.meta["contentType"],
@@ -320,115 +262,66 @@ class GcsFake:
             "x-goog-generation": obj.meta["generation"],
             "x-goog-stored-content-length": str(len(data)),
         }
-        rng = h.get("range", "")
-        m = re.match(r"bytes=(\d+)-(\d*)", rng)
+        m = re.match(r"bytes=(\d+)-(\d*)", req.headers.get("range", ""))
         if m:
             lo = int(m.group(1))
             hi = int(m.group(2)) if m.group(2) else len(data) - 1
             part = data[lo : hi + 1]
             headers["Content-Range"] = f"bytes {lo}-{lo + len(part) - 1}/{len(data)}"
-            return 206, None, headers, part
-        return 200, None, headers, data
+            return Reply(206, headers=headers, data=part)
+        return Reply(200, headers=headers, data=data)
 
-    def _delete_object(self, g: dict, q: dict, h: dict, body: bytes) -> tuple[int, Any, dict, bytes | None]:
-        if self.objects[g["bucket"]].pop(g["object"], None) is None:
-            return self._error(404, f"No such object: {g['bucket']}/{g['object']}")
-        return 204, None, {}, b""
+    def _delete_object(self, req: Request) -> Any:
+        self._object(req)
+        del self.objects[req.params["bucket"]][req.params["object"]]
+        return Reply(204)
 
-    def _upload_object(self, g: dict, q: dict, h: dict, body: bytes) -> tuple[int, Any, dict, bytes | None]:
-        kind = q.get("uploadType", ["media"])[0]
+    def _upload_object(self, req: Request) -> Any:
+        bucket = req.params["bucket"]
+        self._objects(req)
+        kind = req.arg("uploadType", "media")
         if kind == "media":
-            name = q.get("name", [""])[0]
-            return 200, self._store(g["bucket"], name, body, {"contentType": h.get("content-type")}), {}, None
+            return self._store(
+                bucket, req.arg("name"), req.raw, {"contentType": req.headers.get("content-type")}
+            )
         if kind == "multipart":
-            meta, data = _parse_multipart(h.get("content-type", ""), body)
-            name = meta.get("name") or q.get("name", [""])[0]
-            return 200, self._store(g["bucket"], name, data, meta), {}, None
+            meta, data = _parse_multipart(req.headers.get("content-type", ""), req.raw)
+            return self._store(bucket, meta.get("name") or req.arg("name"), data, meta)
         if kind == "resumable":
-            meta = json.loads(body or b"{}")
-            meta.setdefault("name", q.get("name", [""])[0])
+            meta = dict(req.body or {})
+            meta.setdefault("name", req.arg("name"))
             upload_id = f"up{next(self._gen)}"
-            self._uploads[upload_id] = {"bucket": g["bucket"], "meta": meta, "data": b""}
-            loc = f"{self.url}/upload/storage/v1/b/{g['bucket']}/o?uploadType=resumable&upload_id={upload_id}"
-            return 200, {}, {"Location": loc}, None
-        return self._error(400, f"uploadType {kind!r} is not supported")
+            self._uploads[upload_id] = {"bucket": bucket, "meta": meta, "data": b""}
+            loc = f"{self.url}/upload/storage/v1/b/{bucket}/o?uploadType=resumable&upload_id={upload_id}"
+            return Reply(200, {}, {"Location": loc})
+        raise ApiError(400, f"uploadType {kind!r} is not supported")
 
-    def _upload_chunk(self, g: dict, q: dict, h: dict, body: bytes) -> tuple[int, Any, dict, bytes | None]:
-        up = self._uploads.get(q.get("upload_id", [""])[0])
+    def _upload_chunk(self, req: Request) -> Any:
+        up = self._uploads.get(req.arg("upload_id"))
         if up is None:
-            return self._error(404, "No such upload session")
-        m = re.match(r"bytes (\*|(\d+)-(\d+))/(\*|\d+)", h.get("content-range", "bytes */*"))
+            raise ApiError(404, "No such upload session")
+        m = re.match(r"bytes (\*|(\d+)-(\d+))/(\*|\d+)", req.headers.get("content-range", "bytes */*"))
         if m and m.group(2) is not None:
             if int(m.group(2)) != len(up["data"]):
-                return self._error(400, "Invalid request: chunk does not start at the persisted offset")
-            up["data"] += body
+                raise ApiError(400, "Invalid request: chunk does not start at the persisted offset")
+            up["data"] += req.raw
         total = m.group(4) if m else "*"
         if total != "*" and len(up["data"]) >= int(total):
-            self._uploads.pop(q["upload_id"][0])
-            return 200, self._store(up["bucket"], up["meta"]["name"], up["data"], up["meta"]), {}, None
+            self._uploads.pop(req.arg("upload_id"))
+            return self._store(up["bucket"], up["meta"]["name"], up["data"], up["meta"])
         headers = {"Range": f"bytes=0-{len(up['data']) - 1}"} if up["data"] else {}
-        return 308, None, headers, b""
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def _serve(self) -> None:
-                parts = urlsplit(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b""
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                code, payload, extra, data = fake._dispatch(
-                    self.command, parts.path, parse_qs(parts.query), headers, raw
-                )
-                if data is None:
-                    data = json.dumps(payload).encode() if payload is not None else b""
-                    extra = {"Content-Type": "application/json; charset=UTF-8", **extra}
-                self.send_response(code)
-                for k, v in extra.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(data)
-
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve
-
-            def log_message(self, *args: Any) -> None:  # quiet
-                pass
-
-        return Handler
+        return Reply(308, headers=headers, data=b"")
 
 
 def _parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, Any], bytes]:
     """A multipart/related upload body -> (object metadata, media bytes)."""
-    m = re.search(r'boundary="?([^";]+)"?', content_type)
-    if not m:
-        raise ValueError(f"multipart upload without a boundary: {content_type!r}")
-    boundary = b"--" + m.group(1).encode()
-    parts = [p for p in body.split(boundary) if p.strip() not in (b"", b"--")]
-    sections = []
-    for p in parts:
-        head, _, content = p.partition(b"\r\n\r\n")
-        if content.endswith(b"\r\n"):
-            content = content[:-2]
-        sections.append((head, content))
-    meta = json.loads(sections[0][1] or b"{}")
-    return meta, sections[1][1] if len(sections) > 1 else b""
-
-
-def main(argv: list[str] | None = None) -> None:  # pragma: no cover - manual use
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--port", type=int, default=8766)
-    args = ap.parse_args(argv)
-    fake = GcsFake()
-    fake._server.server_close()
-    fake._server = ThreadingHTTPServer(("127.0.0.1", args.port), fake._handler())
-    print(f"fake Cloud Storage on {fake.url} (Ctrl-C to stop)")
-    fake._server.serve_forever()
+    message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+    if not message.is_multipart():
+        raise ApiError(400, f"multipart upload without a boundary: {content_type!r}")
+    parts = [cast(bytes, p.get_payload(decode=True)) for p in message.iter_parts()]
+    meta = json.loads(parts[0] or b"{}")
+    return meta, parts[1] if len(parts) > 1 else b""
 
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    run_by_hand(GcsFake(), default_port=8766)

@@ -61,7 +61,7 @@ def test_cli_vertex_against_fake_server(tiny_dataset, server, tmp_path):
         fake_vector(samples.column("creative")[row].as_py(), "SEMANTIC_SIMILARITY", 512),
         rtol=1e-6,
     )
-    assert all(len(r["body"]["instances"]) <= 250 for r in server.requests)
+    assert all(len(r.body["instances"]) <= 250 for r in server.requests)
     # --vertex-endpoint wins over the environment; the cache answers everything the second time.
     n = len(server.requests)
     proc = run_cli(

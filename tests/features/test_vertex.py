@@ -33,11 +33,11 @@ def test_request_format_task_type_and_dimensionality(server):
     assert out.shape == (2, 512) and out.dtype == np.float32
     np.testing.assert_allclose(out[1], fake_vector("TikTok", "SEMANTIC_SIMILARITY", 512), rtol=1e-6)
     (req,) = server.requests
-    assert req["path"].endswith(
+    assert req.path.endswith(
         "/projects/campaignlab-local/locations/us-central1/publishers/google/models/text-embedding-005:predict"
     )
-    assert req["body"]["parameters"] == {"outputDimensionality": 512, "autoTruncate": True}
-    assert req["body"]["instances"][0] == {
+    assert req.body["parameters"] == {"outputDimensionality": 512, "autoTruncate": True}
+    assert req.body["instances"][0] == {
         "content": "Women, 18-24, interested in running",
         "task_type": "SEMANTIC_SIMILARITY",
     }
@@ -47,7 +47,7 @@ def test_429_then_success_is_retried_with_backoff(server):
     enc = make(server, dim=8)
     server.script = [429, "ok"]
     out = enc.encode(["a", "b"])
-    assert [r["action"] for r in server.requests] == [429, "ok"]
+    assert [r.action for r in server.requests] == [429, "ok"]
     np.testing.assert_allclose(out[0], fake_vector("a", "CLASSIFICATION", 8), rtol=1e-6)
     assert enc.retries == 1
 
@@ -56,7 +56,7 @@ def test_5xx_and_timeouts_are_retried(server):
     enc = make(server, dim=8, timeout=0.5)
     server.script = [503, ("sleep", 1.5), 500, "ok"]
     out = enc.encode(["x"])
-    assert [r["action"] for r in server.requests] == [503, ("sleep", 1.5), 500, "ok"]
+    assert [r.action for r in server.requests] == [503, ("sleep", 1.5), 500, "ok"]
     assert out.shape == (1, 8) and enc.retries == 3
 
 
@@ -96,7 +96,7 @@ def test_requests_stay_within_text_and_token_limits(server):
     enc = make(server, dim=4, concurrency=3)
     texts = [f"short text {i}" for i in range(600)]
     out = enc.encode(texts)
-    sizes = sorted(len(r["body"]["instances"]) for r in server.requests)
+    sizes = sorted(len(r.body["instances"]) for r in server.requests)
     assert max(sizes) <= vertex.MAX_TEXTS_PER_REQUEST and sum(sizes) == 600
     assert len(sizes) == 3
     np.testing.assert_allclose(out[599], fake_vector("short text 599", "CLASSIFICATION", 4), rtol=1e-6)
@@ -106,9 +106,9 @@ def test_requests_stay_within_text_and_token_limits(server):
     enc.encode(long_texts)
     assert len(server.requests) >= 5
     for r in server.requests:
-        assert r["action"] == "ok"  # the fake rejects >20,000 tokens with a 400
+        assert r.action == "ok"  # the fake rejects >20,000 tokens with a 400
         assert (
-            sum(vertex.estimate_tokens(i["content"]) for i in r["body"]["instances"])
+            sum(vertex.estimate_tokens(i["content"]) for i in r.body["instances"])
             <= vertex.MAX_TOKENS_PER_REQUEST
         )
 

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from campaignlab.cli import build_app
-from tests.fakes.gcs_bucket_server import BucketFake
+from tests.fakes.gcs_server import GcsFake
 from tests.fakes.vertex_pipelines_server import VertexFake
 
 app = build_app()
@@ -36,12 +36,12 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture
-def fakes() -> Iterator[tuple[VertexFake, BucketFake]]:
-    with VertexFake() as vertex, BucketFake() as gcs:
+def fakes() -> Iterator[tuple[VertexFake, GcsFake]]:
+    with VertexFake() as vertex, GcsFake() as gcs:
         yield vertex, gcs
 
 
-def submit(fakes: tuple[VertexFake, BucketFake], *args: str):
+def submit(fakes: tuple[VertexFake, GcsFake], *args: str):
     vertex, gcs = fakes
     env = {"CAMPAIGNLAB_VERTEX_ENDPOINT": vertex.url, "CAMPAIGNLAB_STORAGE_ENDPOINT": gcs.url}
     return runner.invoke(app, ["pipeline", "submit", *args, *TARGET, "--check"], env=env)
@@ -71,7 +71,7 @@ def test_every_problem_is_reported_at_once_and_nothing_is_submitted(fakes, templ
 
 def test_an_unwritable_bucket_and_a_malformed_service_account(fakes, templates) -> None:
     vertex, gcs = fakes
-    gcs.add_bucket("runs-bucket")
+    gcs.create_bucket("runs-bucket")
     gcs.fail("upload_object", 403, "runner lacks storage.objects.create access to runs-bucket")
     res = submit(fakes, str(templates["pushed"]), "--pipeline-root", "gs://runs-bucket/root",
                  "--service-account", "runner@example.com")  # fmt: skip
@@ -85,7 +85,7 @@ def test_an_unwritable_bucket_and_a_malformed_service_account(fakes, templates) 
 
 def test_a_sound_submission_is_checked_then_submitted(fakes, templates) -> None:
     vertex, gcs = fakes
-    gcs.add_bucket("runs-bucket")
+    gcs.create_bucket("runs-bucket")
     res = submit(fakes, str(templates["pushed"]), "--pipeline-root", "gs://runs-bucket/root",
                  "--service-account", SA)  # fmt: skip
     assert res.exit_code == 0, res.output
@@ -95,7 +95,7 @@ def test_a_sound_submission_is_checked_then_submitted(fakes, templates) -> None:
     assert [c.path for c in gcs.calls("delete_object")] == [
         "/storage/v1/b/runs-bucket/o/root%2F.campaignlab-submit-check"
     ]
-    assert gcs.buckets["runs-bucket"] == {}  # the probe object is gone
+    assert gcs.names("runs-bucket") == []  # the probe object is gone
     (create,) = vertex.calls("create_pipeline_job")
     assert create.body["serviceAccount"] == SA
     images = {

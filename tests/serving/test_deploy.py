@@ -15,6 +15,7 @@ IMAGE = "us-central1-docker.pkg.dev/proj/repo/campaignlab-serve:0.1.0-abc"
 def test_deploy_uploads_registers_with_the_serve_image_and_deploys(models: dict[str, Path]) -> None:
     model = models["hierarchical_lgbm"]
     with VertexEndpointsFake() as fake:
+        fake.create_bucket("bucket")
         env = {"CAMPAIGNLAB_VERTEX_ENDPOINT": fake.url, "CAMPAIGNLAB_STORAGE_ENDPOINT": fake.url}
         proc = run_cli(
             "deploy", "--model", model, "--project", "proj", "--region", "us-central1",
@@ -25,11 +26,12 @@ def test_deploy_uploads_registers_with_the_serve_image_and_deploys(models: dict[
         assert proc.returncode == 0, proc.stderr
         out = json.loads(proc.stdout)
         # 1. Every file of the model folder went to Cloud Storage.
-        uploaded = set(fake.objects["bucket"])
+        uploaded = set(fake.names("bucket"))
         assert uploaded == {f"models/lgbm/{p.name}" for p in model.iterdir()}
-        assert json.loads(fake.objects["bucket"]["models/lgbm/recipe.json"])["encoder"] == "local"
+        assert json.loads(fake.get("bucket", "models/lgbm/recipe.json"))["encoder"] == "local"
         # 2. The model is registered with the serve image and Vertex's routes.
-        (registered,) = fake.models.values()
+        (versions,) = fake.models.values()
+        (registered,) = versions
         assert registered["displayName"] == "campaign-outcome"
         assert registered["artifactUri"] == "gs://bucket/models/lgbm"
         spec = registered["containerSpec"]
@@ -46,6 +48,7 @@ def test_deploy_uploads_registers_with_the_serve_image_and_deploys(models: dict[
 
 def test_deploy_errors_are_reported_and_exit_2(models: dict[str, Path], tmp_path: Path) -> None:
     with VertexEndpointsFake() as fake:
+        fake.create_bucket("b")
         fake.fail("upload_model", 403, "caller lacks aiplatform.models.upload")
         env = {"CAMPAIGNLAB_VERTEX_ENDPOINT": fake.url, "CAMPAIGNLAB_STORAGE_ENDPOINT": fake.url}
         args = [
