@@ -5,7 +5,7 @@
 #
 # Usage: scripts/fresh-machine-check.sh [--purge] [--cold-images] [--skip-run] [--skip-test] [--keep]
 #   --purge        make this machine new for what the set-up installs (root): stop dockerd, then
-#                  `apt-get purge` docker.io, containerd, runc, chromium, chromium-driver and the PostgreSQL
+#                  `apt-get purge` docker.io, containerd, runc, chromium, chromium-driver, libfuse2, debootstrap and the PostgreSQL
 #                  server packages. A Docker client binary on PATH (as a new machine has) is left alone.
 #   --cold-images  with --purge: also move /var/lib/docker aside, so the base image and every project
 #                  image are built from nothing (it is put back at the end; the new one is removed).
@@ -57,7 +57,7 @@ if [[ $purge == 1 ]]; then
   pkill -x containerd 2>/dev/null || true
   for _ in $(seq 1 30); do pgrep -x dockerd >/dev/null || break; sleep 1; done
   pgs=$(dpkg-query -W -f '${Package}\n' 'postgresql*' 2>/dev/null | grep -v -- '-client' | grep -v -- '-common$' || true)
-  DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq docker.io containerd runc chromium chromium-driver \
+  DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq docker.io containerd runc chromium chromium-driver libfuse2 debootstrap \
     $pgs >>"$LOG" 2>&1 || true
   if [[ $cold == 1 && -d /var/lib/docker ]]; then
     mv /var/lib/docker /var/lib/docker.fresh-check-saved
@@ -113,7 +113,7 @@ mkdir -p "$(dirname "$page")"
   echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM,"
   echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); load before start: $(cut -d' ' -f1-3 /proc/loadavg)."
   if [[ $purge == 1 ]]; then
-    echo "Made fresh with \`apt-get purge\` of docker.io, containerd, runc, chromium, chromium-driver and the"
+    echo "Made fresh with \`apt-get purge\` of docker.io, containerd, runc, chromium, chromium-driver, libfuse2, debootstrap and the"
     echo "PostgreSQL server packages$([[ $cold == 1 ]] && echo ', and an empty /var/lib/docker (no images at all)')."
   else
     echo "Not purged: packages and images already on the machine were reused."
