@@ -48,6 +48,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 RESULTS = REPO / "docs" / "results"
+from campaignlab.io import COMPLETE_MARKER  # noqa: E402  a cached folder counts only once published
 
 # The report's tables: (score, negative F1, average F1, positive F1).
 REPORT: dict[str, dict[str, tuple[float, float, float, float]]] = {
@@ -82,7 +83,7 @@ def dataset(work: Path, scale: float, noise: str, pairs: str) -> Path:
     from campaignlab.synth.config import resolve_generator_config
 
     out = work / "datasets" / f"v28_{noise}_{pairs}_s{scale:g}"
-    if not (out / "manifest.json").is_file():
+    if not (out / COMPLETE_MARKER).is_file():
         cfg = resolve_generator_config(
             {"preset": "v28", "noise": noise, "pairs": pairs, "scale": scale, "seed": 42}
         )
@@ -119,11 +120,11 @@ def features(work: Path, scale: float, noise: str, pairs: str, kind: str) -> Pat
     """Features of v28 (noise, pairs) at ``scale``; local-encoder subsets come from the full size."""
     name = f"v28_{noise}_{pairs}_s{scale:g}"
     out = work / f"features_{kind}" / name
-    if (out / "features.parquet").is_file():
+    if (out / COMPLETE_MARKER).is_file():  # cached only when completely published
         return out
     full = work / f"features_{kind}" / f"v28_{noise}_{pairs}_s1"
     t = time.perf_counter()
-    if kind == "local" and scale < 1 and (full / "features.parquet").is_file():
+    if kind == "local" and scale < 1 and (full / COMPLETE_MARKER).is_file():
         subsample_features(full, out, scale)
     elif kind == "local":
         from campaignlab.features.embed import embed_dataset
@@ -147,7 +148,7 @@ def validation_features(feat: Path, share: float = 0.15, seed: int = 42) -> Path
     from campaignlab.models.data import stratified_split
 
     out = feat.parent / f"{feat.name}_val"
-    if (out / "features.parquet").is_file():
+    if (out / COMPLETE_MARKER).is_file():
         return out
     table, manifest = read_features(feat)
     split = np.asarray(table.column("split").to_pylist(), dtype=object)
@@ -172,7 +173,7 @@ def partitions(
     if reference_rows:
         root = root.with_name(root.name + f"_ref{reference_rows}")
     split = "heterogeneous" if alpha else "homogeneous"
-    if not (root / folder_name(split, clients, alpha) / "manifest.json").is_file():
+    if not (root / folder_name(split, clients, alpha) / COMPLETE_MARKER).is_file():
         cfg = PartitionConfig(
             num_clients=clients, data_split=split, alpha=alpha, seed=42, reference_rows=reference_rows
         )

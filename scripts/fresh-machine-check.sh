@@ -5,10 +5,11 @@
 #
 # Usage: scripts/fresh-machine-check.sh [--purge] [--cold-images] [--skip-run] [--skip-test] [--keep]
 #   --purge        make this machine new for what the set-up installs (root): stop dockerd, then
-#                  `apt-get purge` docker.io, containerd, runc, chromium, chromium-driver and the PostgreSQL
+#                  `apt-get purge` docker.io, containerd, runc, chromium, chromium-driver, libfuse2, debootstrap and the PostgreSQL
 #                  server packages. A Docker client binary on PATH (as a new machine has) is left alone.
-#   --cold-images  with --purge: also move /var/lib/docker aside, so the base image and every project
-#                  image are built from nothing (it is put back at the end; the new one is removed).
+#                  Debian's docker.io removes /var/lib/docker when purged: every image (the base image
+#                  included) is then built from nothing, as on a new machine.
+#   --cold-images  accepted for older callers: with --purge, images are always cold.
 #   --skip-run / --skip-test   run only one of the two commands.
 #   --keep         keep the temporary clone (default: removed at the end).
 # The clone gets an empty HOME (no pip, Hugging Face, ONNX or embedding caches), as a new user has.
@@ -41,12 +42,6 @@ LOG="$WORK/check.log"
 declare -a ROWS=()
 record() { ROWS+=("| $1 | $2 |"); printf '%-55s %6s s\n' "$1" "$2"; }
 cleanup() {
-  if [[ $cold == 1 && -d /var/lib/docker.fresh-check-saved ]]; then
-    pkill -x dockerd 2>/dev/null && sleep 3 || true
-    rm -rf /var/lib/docker
-    mv /var/lib/docker.fresh-check-saved /var/lib/docker
-    echo "fresh-machine-check: restored the saved /var/lib/docker (start dockerd again with scripts/docker-setup.sh)" >&2
-  fi
   [[ $keep == 1 ]] || rm -rf "$WORK/campaignlab" "$WORK/home"
 }
 trap cleanup EXIT
@@ -57,10 +52,13 @@ if [[ $purge == 1 ]]; then
   pkill -x containerd 2>/dev/null || true
   for _ in $(seq 1 30); do pgrep -x dockerd >/dev/null || break; sleep 1; done
   pgs=$(dpkg-query -W -f '${Package}\n' 'postgresql*' 2>/dev/null | grep -v -- '-client' | grep -v -- '-common$' || true)
-  DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq docker.io containerd runc chromium chromium-driver \
+  DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq docker.io containerd runc chromium chromium-driver libfuse2 debootstrap \
     $pgs >>"$LOG" 2>&1 || true
-  if [[ $cold == 1 && -d /var/lib/docker ]]; then
-    mv /var/lib/docker /var/lib/docker.fresh-check-saved
+  # docker.io's purge deletes /var/lib/docker (a mount point here, so it cannot be moved aside): no image
+  # survives, the base image included.
+  if [[ -d /var/lib/docker ]] && [[ -n "$(ls -A /var/lib/docker 2>/dev/null)" ]]; then
+    echo "fresh-machine-check: /var/lib/docker still holds files after the purge" >&2
+    exit 1
   fi
   for b in dockerd chromium chromedriver; do
     command -v "$b" >/dev/null && { echo "fresh-machine-check: $b is still on PATH after the purge" >&2; exit 1; }
@@ -113,8 +111,8 @@ mkdir -p "$(dirname "$page")"
   echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM,"
   echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); load before start: $(cut -d' ' -f1-3 /proc/loadavg)."
   if [[ $purge == 1 ]]; then
-    echo "Made fresh with \`apt-get purge\` of docker.io, containerd, runc, chromium, chromium-driver and the"
-    echo "PostgreSQL server packages$([[ $cold == 1 ]] && echo ', and an empty /var/lib/docker (no images at all)')."
+    echo "Made fresh with \`apt-get purge\` of docker.io, containerd, runc, chromium, chromium-driver, libfuse2, debootstrap and the"
+    echo "PostgreSQL server packages; the purge emptied /var/lib/docker (no image at all, the base image included)."
   else
     echo "Not purged: packages and images already on the machine were reused."
   fi
