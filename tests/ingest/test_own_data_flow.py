@@ -217,7 +217,7 @@ def test_partition_by_owner_makes_one_client_per_owner(flow: dict[str, Path], tm
     train_rows = sum(read_json(flow["data"] / "manifest.json")["counts"]["train"].values())
     assert total == train_rows
     assert owners[0] in res.stdout
-    res = run_cli("partition", flow["feats"], "--by", "owner", "--clients", "3", "--out", tmp_path / "x")
+    res = run_cli("partition", flow["feats"], "--by", "owner", "--num-clients", "3", "--out", tmp_path / "x")
     assert res.returncode == 2 and "one client per owner" in res.stderr
 
 
