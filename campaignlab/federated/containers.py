@@ -145,10 +145,19 @@ def run_container_deployment(
 
     mounts: dict[str, Any] = {}
 
+    def shown(source: str) -> str:
+        # A path inside the run folder is recorded relative to it: the folder is published (renamed)
+        # after the run, so the absolute path the container saw no longer exists.
+        try:
+            return str(Path(source).relative_to(out_dir.parent))
+        except ValueError:
+            return source
+
     def record_mounts(name: str) -> None:
         out = docker("inspect", "-f", "{{json .Mounts}}", name).stdout
         mounts[name.removeprefix(prefix + "-")] = [
-            {"Source": m["Source"], "Destination": m["Destination"], "RW": m["RW"]} for m in json.loads(out)
+            {"Source": shown(m["Source"]), "Destination": m["Destination"], "RW": m["RW"]}
+            for m in json.loads(out)
         ]
 
     def state(name: str) -> str:

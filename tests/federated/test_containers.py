@@ -38,11 +38,11 @@ def test_federation_in_containers_two_rounds_three_supernodes(tiny_features: Pat
                 "server": {"num_rounds": 2, "fraction_eval": 0.0},
                 "client": {"num_clients": 3},
                 "model": {
-                    "local_epochs": 1,
+                    "local_epochs": 3,  # so that 2 rounds also beat the initial model's F1
                     "hidden_embed_dim": 64,
                     "embed_dim": 64,
                     "hidden_dim": 64,
-                    "lr": 0.005,
+                    "lr": 0.01,
                     "optuna_n_trials": 0,
                 },
                 "general": {"use_wandb": False, "centralized_baseline": False},
@@ -87,8 +87,8 @@ def test_federation_in_containers_two_rounds_three_supernodes(tiny_features: Pat
         mounts = {mt["Destination"]: mt["Source"] for mt in dep["mounts"][f"supernode-{i}"]}
         assert mounts == {
             "/data/client.parquet": str((parts / "homogeneous_3clients" / f"client_{i}.parquet").resolve()),
-            "/tls/ca.pem": str(out / "deployment" / "tls" / "ca.pem"),
-            "/keys/node": str(out / "deployment" / "keys" / f"node_{i}"),
+            "/tls/ca.pem": "deployment/tls/ca.pem",  # inside the run folder: relative to it
+            "/keys/node": f"deployment/keys/node_{i}",
         }
     link_mounts = {mt["Destination"] for mt in dep["mounts"]["superlink"]}
     assert link_mounts == {"/tls", "/data/partition", "/out"}  # no client file in the SuperLink's container
