@@ -121,6 +121,13 @@ mkdir -p "$(dirname "$page")"
   echo "| step | seconds |"
   echo "|---|---|"
   printf '%s\n' "${ROWS[@]}"
+  if [[ -f "$WORK/make-test.log" ]]; then
+    echo
+    echo "pytest's summary (and every failed test) in that run:"
+    echo
+    grep -aE '^(FAILED|ERROR) |^=* ?[0-9]+ (passed|failed)|^[0-9]+ (passed|failed)' "$WORK/make-test.log" \
+      | cut -c1-200 | sed 's/^/    /' || true
+  fi
 } >"$page"
 echo "wrote $page" >&2
 exit "$status"
