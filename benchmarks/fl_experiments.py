@@ -279,14 +279,9 @@ def rounds_str(m: Mapping[str, Any]) -> str:
 
 
 def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from results_page import cpu_model  # benchmarks/results_page.py: one reader of /proc/cpuinfo
+
+    cpu = cpu_model()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     return f"{platform.node()}: {os.cpu_count()} cores ({cpu}), load {load:.1f} at the end"
 

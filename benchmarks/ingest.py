@@ -20,7 +20,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -43,14 +42,9 @@ MODELS = {
 
 def machine() -> str:
     """CPU model, cores this process may use, RAM and the load when the run started."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from results_page import cpu_model  # benchmarks/results_page.py: one reader of /proc/cpuinfo
+
+    cpu = cpu_model()
     cores = len(os.sched_getaffinity(0))
     ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
