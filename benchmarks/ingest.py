@@ -42,13 +42,10 @@ MODELS = {
 
 def machine() -> str:
     """CPU model, cores this process may use, RAM and the load when the run started."""
-    from results_page import cpu_model  # benchmarks/results_page.py: one reader of /proc/cpuinfo
+    from results_page import cores, cpu_model, ram_gib  # benchmarks/results_page.py: the machine readers
 
-    cpu = cpu_model()
-    cores = len(os.sched_getaffinity(0))
-    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return f"{cpu}; {cores} cores; {ram:.0f} GiB RAM; load average at start {load}"
+    return f"{cpu_model()}; {cores()} cores; {ram_gib():.0f} GiB RAM; load average at start {load}"
 
 
 def best_of(fn: Any, repeat: int) -> float:
