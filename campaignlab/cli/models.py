@@ -186,6 +186,8 @@ def predict(
         given = "both" if features is not None else "neither"
         raise ConfigError(f"input: got {given} of --features and --campaigns -> expected exactly one")
     if campaigns is not None:
+        if split is not None:  # every row of raw campaigns is scored: a split would be dropped silently
+            raise ConfigError(f"--split: got {split!r} -> only with --features, not --campaigns")
         from campaignlab.ingest.mapping import mapping_option
         from campaignlab.progress import progress_bar
         from campaignlab.serving.batch import PredictCampaignsConfig, predict_campaigns

@@ -212,4 +212,7 @@ def test_a_mapping_for_a_dataset_folder_or_features_is_refused(
     proc = run_cli("predict", "--model", models["hierarchical_lgbm"], "--campaigns", tiny_dataset,
                    "--mapping", '{"platform": ', "--out", tmp_path / "o")  # fmt: skip
     assert proc.returncode == 2 and "--mapping: got" in proc.stderr and "JSON object" in proc.stderr
+    proc = run_cli("predict", "--model", models["hierarchical_lgbm"], "--campaigns", tiny_dataset,
+                   "--split", "test", "--out", tmp_path / "o")  # fmt: skip
+    assert proc.returncode == 2 and "--split: got 'test' -> only with --features" in proc.stderr
     assert not (tmp_path / "o").exists() and not (tmp_path / "o.parquet").exists()
