@@ -2,9 +2,9 @@
 
 Usage (``--work`` caches data, features, partitions and runs; a rerun only prints and rewrites pages)::
 
-    python benchmarks/fl_experiments.py report  --scale 1 --experiments 1 2 3   # FedAvg beside the default
+    python benchmarks/fl_experiments.py report  --scale 1 --experiments 1 2 3   # FedAvg beside a challenger
     python benchmarks/fl_experiments.py tune    --scale 0.2                     # strategy screen (validation)
-    python benchmarks/fl_experiments.py curve   --scale 1                       # gap vs rounds at 20 epochs
+    python benchmarks/fl_experiments.py curve   --scale 1 --beyond 10           # gap vs rounds at 20 epochs
     python benchmarks/fl_experiments.py hetero  --scale 0.1 --features projection
     python benchmarks/fl_experiments.py privacy --scale 0.1 --features projection
     python benchmarks/fl_experiments.py attack  --scale 0.1 --features projection
@@ -73,6 +73,7 @@ REPORT: dict[str, dict[str, tuple[float, float, float, float]]] = {
 NOISES = ("clean", "low", "medium", "high")
 PAIRS = ("common_first", "rare_first", "middle_ground")
 DEFAULT = "default"  # the strategy of default.yaml, whatever it is
+CH = "challenger"  # the column beside FedAvg: see challenger()
 
 
 # ---------------------------------------------------------------------------------------------- data
@@ -193,7 +194,9 @@ def federate(work: Path, part: Path, tag: str, config: dict[str, Any]) -> dict[s
     run = run_dir(work, part, tag)
     if (run / "metrics.json").is_file():
         return dict(json.loads((run / "metrics.json").read_text()))
+    manifest = json.loads((part / "manifest.json").read_text())
     base: dict[str, Any] = {
+        "client": {"num_clients": manifest["num_clients"]},  # the partition's, unless the table says
         "model": {"optuna_n_trials": 0},
         "general": {"use_wandb": False},
         "backend": {"client_resources": {"num_cpus": 1}},
@@ -265,6 +268,29 @@ def default_label() -> str:
     s = default_config().server
     params = ", ".join(f"{k} {v:g}" for k, v in s.strategy_params.model_dump().items())
     return f"{s.strategy}" + (f" ({params})" if params else "")
+
+
+# The strategy screen's best candidate (docs/results/fl_tune_s0.2.md, validation rows, never the test set).
+BEST_SCREENED = (
+    "FedAvgM (server lr 1.5, momentum 0.5)",
+    {"server_learning_rate": 1.5, "server_momentum": 0.5},
+)
+
+
+def challenger() -> tuple[str, str, dict[str, Any]]:
+    """(run tag, label, config) of the column beside FedAvg.
+
+    The default strategy when it is not FedAvg; when the default *is* FedAvg (no candidate beat it on
+    the validation rows), the screen's best candidate, so the table still shows a server optimiser.
+    """
+    from campaignlab.federated.config import default_config
+
+    s = default_config().server
+    if s.strategy == "Mean":
+        label, params = BEST_SCREENED
+        tag = "exp_FedAvgM_lr" + "_m".join(f"{v:g}" for v in params.values())
+        return tag, f"best of the screen: {label}", strategy_config("FedAvgM", params)
+    return f"exp_{DEFAULT}", f"default: {default_label()}", strategy_config(DEFAULT)
 
 
 def f1(m: Mapping[str, Any] | None) -> float:
@@ -374,20 +400,19 @@ def cmd_tune(args: argparse.Namespace, work: Path) -> None:
 
 
 def cmd_report(args: argparse.Namespace, work: Path) -> None:
-    """Experiments 1-3: centralized, FL with FedAvg (Mean) and FL with the default strategy."""
-    strategies = ["Mean", DEFAULT]
-    label = {"Mean": "FedAvg (Mean)", DEFAULT: f"default: {default_label()}"}
+    """Experiments 1-3: centralized, FL with FedAvg (Mean) and FL with the challenger (see challenger())."""
+    ctag, clabel, cconf = challenger()
+    strategies = ["Mean", CH]
+    label = {"Mean": "FedAvg (Mean)", CH: clabel}
     parts = []
     summary: dict[str, Any] = {}
 
     def runs(noise: str, pairs: str, n: int) -> dict[str, dict[str, Any]]:
         part = partitions(work, features(work, args.scale, noise, pairs, args.features), n)
         out: dict[str, dict[str, Any]] = {}
-        for s in strategies:
-            conf = strategy_config(s)
-            if s != "Mean":  # the centralized baseline is the same run for every strategy
-                conf = {**conf, "general": {"centralized_baseline": False}}
-            out[s] = federate(work, part, f"exp_{s}", conf)
+        out["Mean"] = federate(work, part, "exp_Mean", strategy_config("Mean"))
+        # The centralized baseline is the same for every strategy: trained once, in the FedAvg run.
+        out[CH] = federate(work, part, ctag, {**cconf, "general": {"centralized_baseline": False}})
         out["central"] = out["Mean"]["centralized"]
         return out
 
@@ -404,17 +429,19 @@ def cmd_report(args: argparse.Namespace, work: Path) -> None:
         ]
         for n in args.clients:
             c = f1(res[n]["central"])
-            fa, fd = f1(res[n]["Mean"]["federated"]["final"]), f1(res[n][DEFAULT]["federated"]["final"])
+            fa, fd = f1(res[n]["Mean"]["federated"]["final"]), f1(res[n][CH]["federated"]["final"])
             rep = REPORT["exp1"].get(f"FL with {n} clients", (float("nan"),))[0]
             rows.append([f"FL with {n} clients", fa, fd, f"{100 * (c - fa):.1f} / {100 * (c - fd):.1f}", rep])
-        fl_default = [f1(res[n][DEFAULT]["federated"]["final"]) for n in args.clients]
-        ordering = bool(np.all(np.diff(fl_default) <= 0))
+        ordering = all(
+            bool(np.all(np.diff([f1(res[n][k]["federated"]["final"]) for n in args.clients]) <= 0))
+            for k in strategies
+        )
         curves = "\n".join(
             f"- {n} clients, {label[s]}: {rounds_str(res[n][s])}" for n in args.clients for s in strategies
         )
         walls = "\n".join(
             f"- {n} clients: FL {res[n]['Mean']['federated']['wall_seconds']:.0f} s (FedAvg) / "
-            f"{res[n][DEFAULT]['federated']['wall_seconds']:.0f} s (default) vs centralized "
+            f"{res[n][CH]['federated']['wall_seconds']:.0f} s (challenger) vs centralized "
             f"{res[n]['central']['seconds']:.0f} s"
             for n in args.clients
         )
@@ -426,13 +453,14 @@ def cmd_report(args: argparse.Namespace, work: Path) -> None:
                 [
                     "Training Configuration",
                     "Score FedAvg (Mean)",
-                    f"Score {label[DEFAULT]}",
-                    "gap FedAvg / default (points)",
+                    f"Score {label[CH]}",
+                    "gap FedAvg / challenger (points)",
                     "Score report",
                 ],
                 rows,
             )
-            + f"\n\nThe report's ordering (FL score falls as clients multiply) with the default: {ordering}. "
+            + "\n\nThe report's ordering (FL score falls as clients multiply) with FedAvg and the "
+            f"challenger: {ordering}. "
             "Report gaps: 3.4 / 9.4 / 12.0.\n\nGlobal model per round (0 = initial):\n\n"
             + curves
             + "\n\nWall time:\n\n"
@@ -442,7 +470,7 @@ def cmd_report(args: argparse.Namespace, work: Path) -> None:
         n0 = args.clients[0]
         summary["exp1"] = {
             "gap_fedavg": 100 * (f1(res[n0]["central"]) - f1(res[n0]["Mean"]["federated"]["final"])),
-            "gap_default": 100 * (f1(res[n0]["central"]) - f1(res[n0][DEFAULT]["federated"]["final"])),
+            "gap_challenger": 100 * (f1(res[n0]["central"]) - f1(res[n0][CH]["federated"]["final"])),
         }
     if 2 in args.experiments or 3 in args.experiments:
         for exp, settings in ((2, [(nz, "none") for nz in NOISES]), (3, [("clean", p) for p in PAIRS])):
@@ -455,7 +483,7 @@ def cmd_report(args: argparse.Namespace, work: Path) -> None:
                 c, fa, fd = (
                     f1(r["central"]),
                     f1(r["Mean"]["federated"]["final"]),
-                    f1(r[DEFAULT]["federated"]["final"]),
+                    f1(r[CH]["federated"]["final"]),
                 )
                 rep = REPORT[f"exp{exp}"][key if exp == 3 else ("none" if key == "clean" else key)]
                 rows.append(
@@ -477,9 +505,9 @@ def cmd_report(args: argparse.Namespace, work: Path) -> None:
                         title.split(" ")[0],
                         "Centralized",
                         "FL FedAvg",
-                        "FL default",
+                        "FL challenger",
                         "gap FedAvg",
-                        "gap default",
+                        "gap challenger",
                         "report FL / centralized / gap",
                     ],
                     rows,
@@ -487,14 +515,15 @@ def cmd_report(args: argparse.Namespace, work: Path) -> None:
                 + "\n"
             )
     body = (
-        f"Default strategy: **{label[DEFAULT]}** (`campaignlab/federated/default.yaml`). Score = macro F1 "
-        "on the server test set; gap = centralized minus FL in macro-F1 points; each row's centralized "
-        "baseline is trained in the FedAvg run (same data, same initial weights, 20 epochs).\n\n"
-        + "\n".join(parts)
+        f"Default strategy: **{default_label()}** (`campaignlab/federated/default.yaml`); beside FedAvg: "
+        f"**{clabel}** (the default when it is not FedAvg, else the best of `fl_tune_s0.2.md`). "
+        "Score = macro F1 on the server test set; gap = centralized minus FL in macro-F1 points; each "
+        "row's centralized baseline is trained in the FedAvg run (same data, same initial weights, "
+        "20 epochs).\n\n" + "\n".join(parts)
     )
     write_page(
         f"experiments_s{args.scale:g}",
-        "Federated: the report's experiments, FedAvg vs the default",
+        "Federated: the report's experiments, FedAvg vs a server optimiser",
         body,
         args,
     )
@@ -502,49 +531,134 @@ def cmd_report(args: argparse.Namespace, work: Path) -> None:
 
 
 def cmd_curve(args: argparse.Namespace, work: Path) -> None:
-    """Gap vs rounds at a fixed 20 local epochs: 4x5, 10x2, 20x1 (FedAvg and the default)."""
+    """Gap vs rounds at a fixed 20 local epochs: 4x5, 10x2, 20x1 (FedAvg and the challenger)."""
     part = partitions(work, features(work, args.scale, "clean", "none", args.features), 5)
     central = federate(work, part, "exp_Mean", strategy_config("Mean"))["centralized"]
-    rows = []
+    ctag, clabel, cconf = challenger()
+    rows, curves = [], {}
     for r, e in ((4, 5), (10, 2), (20, 1)):
-        for s in ("Mean", DEFAULT):
-            tag = "exp_" + s if (r, e) == (4, 5) else f"curve_{s}_r{r}e{e}"
+        for name, tag4, conf0 in (
+            ("FedAvg (Mean)", "exp_Mean", strategy_config("Mean")),
+            (clabel, ctag, cconf),
+        ):
+            if name != "FedAvg (Mean)" and args.only_fedavg:
+                continue
+            tag = tag4 if (r, e) == (4, 5) else f"curve_{tag4.removeprefix('exp_')}_r{r}e{e}"
             conf = {
-                **strategy_config(s),
-                "server": {**strategy_config(s).get("server", {}), "num_rounds": r},
+                **conf0,
+                "server": {**conf0.get("server", {}), "num_rounds": r},
                 "model": {"local_epochs": e},
             }
             if tag != "exp_Mean":
                 conf["general"] = {"centralized_baseline": False}
             m = federate(work, part, tag, conf)
             fl = f1(m["federated"]["final"])
+            curves[(name, r, e)] = [x["macro_f1"] for x in m["federated"]["rounds"]]
             rows.append(
                 [
                     f"{r} x {e}",
-                    "FedAvg (Mean)" if s == "Mean" else default_label(),
+                    name,
                     fl,
                     round(100 * (f1(central) - fl), 2),
                     f"{m['federated']['wall_seconds']:.0f}",
                 ]
             )
+    beyond = ""
+    if args.beyond:  # what it would take: FedAvg at 5 local epochs for more rounds than the report's 4
+        conf = {
+            "server": {"strategy": "Mean", "num_rounds": args.beyond},
+            "general": {"centralized_baseline": False},
+        }
+        m = federate(work, part, f"curve_Mean_r{args.beyond}e5", conf)
+        per_round = [x["macro_f1"] for x in m["federated"]["rounds"]]
+        curves[("FedAvg (Mean)", args.beyond, 5)] = per_round
+        within = [i for i, v in enumerate(per_round) if f1(central) - v <= 0.02]
+        beyond = (
+            f"\n\n**What it would take**: FedAvg at 5 local epochs per round for {args.beyond} rounds "
+            f"({5 * args.beyond} local epochs per client): "
+            + " → ".join(f"{v:.3f}" for v in per_round)
+            + (
+                f"; first within 2.0 points of the 20-epoch centralized model after round {within[0]} "
+                f"({5 * within[0]} local epochs, {within[0]} synchronisations)."
+                if within
+                else f"; not within 2.0 points after {args.beyond} rounds."
+            )
+        )
+    png = curve_plot(curves, f1(central), RESULTS / "fl" / f"curve_s{args.scale:g}.png")
     body = (
         f"5 clients, clean data; 20 local epochs in total per client, split into rounds x local epochs. "
         f"Centralized (20 epochs): {f1(central):.4f}.\n\n"
         + table(["rounds x local epochs", "strategy", "FL macro F1", "gap (points)", "FL seconds"], rows)
+        + "\n\nGlobal model after each round, by local epochs done so far:\n\n"
+        + "\n".join(
+            f"- {n}, {r} x {e}: " + " → ".join(f"{v:.3f}" for v in c) for (n, r, e), c in curves.items()
+        )
+        + beyond
+        + f"\n\n![gap vs rounds](fl/{png.name})\n"
     )
     write_page(f"curve_s{args.scale:g}", "Federated: gap vs rounds at a fixed 20 local epochs", body, args)
 
 
+def curve_plot(curves: dict[tuple[str, int, int], list[float]], central: float, out: Path) -> Path:
+    """Macro F1 of the global model against local epochs done, one line per (strategy, rounds x epochs)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for (name, r, e), c in curves.items():
+        ax.plot([i * e for i in range(len(c))], c, marker="o", ms=3, label=f"{name}, {r} x {e}")
+    ax.axhline(central, color="k", ls="--", lw=1, label=f"centralized, 20 epochs ({central:.3f})")
+    ax.axhline(central - 0.02, color="k", ls=":", lw=1, label="2-point target")
+    ax.set_xlabel("local epochs per client so far")
+    ax.set_ylabel("macro F1 (server test set)")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out, format="png")
+    plt.close(fig)
+    return out
+
+
+def owner_partition(work: Path) -> Path:
+    """The own-data example (examples/campaigns.csv) ingested, embedded and split one client per owner."""
+    root = work / "owner_example"
+    steps = [
+        (
+            "dataset",
+            ["ingest", "examples/campaigns.csv", "--mapping", "examples/mapping.yaml", "--split", "time"],
+        ),
+        ("features", ["embed", str(root / "dataset"), "--cache-dir", str(work / "embed_cache")]),
+        ("partitions", ["partition", str(root / "features"), "--by", "owner"]),
+    ]
+    for folder, cmd in steps:
+        out = root / folder
+        if folder == "partitions":
+            done = [d for d in out.glob("owner_*clients") if (d / COMPLETE_MARKER).is_file()]
+            if done:
+                return done[0]
+        elif (out / COMPLETE_MARKER).is_file():
+            continue
+        subprocess.run([sys.executable, "-m", "campaignlab", *cmd, "--out", str(out)], cwd=REPO, check=True)
+    return next(d for d in (root / "partitions").glob("owner_*clients") if (d / COMPLETE_MARKER).is_file())
+
+
 def cmd_hetero(args: argparse.Namespace, work: Path) -> None:
-    """Dirichlet label skew: alpha 0.1 / 0.5 / 1.0 at 5 and 10 clients; FedAvg vs FedProx vs the default."""
+    """Label skew: Dirichlet alpha 1.0 / 0.5 / 0.1 at 5 and 10 clients, and the own-data example's owners."""
     feat = features(work, args.scale, "clean", "none", args.features)
     figs = RESULTS / "fl"
     figs.mkdir(parents=True, exist_ok=True)
     strategies: list[tuple[str, dict[str, Any]]] = [
         ("FedAvg (Mean)", strategy_config("Mean")),
         (f"FedProx (mu {args.proximal_mu:g})", strategy_config("FedProx", {"proximal_mu": args.proximal_mu})),
-        (f"default: {default_label()}", strategy_config(DEFAULT)),
+        challenger()[1:],
     ]
+
+    def tag(label: str) -> str:
+        return "het_" + "".join(c if c.isalnum() else "_" for c in label)
+
     rows = []
     central = federate(work, partitions(work, feat, 5), "exp_Mean", strategy_config("Mean"))["centralized"]
     for n in args.clients:
@@ -552,25 +666,13 @@ def cmd_hetero(args: argparse.Namespace, work: Path) -> None:
         rows.append([n, "homogeneous", "FedAvg (Mean)", f1(iid["federated"]["final"]), ""])
         for alpha in (1.0, 0.5, 0.1):
             part = partitions(work, feat, n, alpha=alpha)
-            shutil.copy2(
-                part / "label_heatmap.png", figs / f"hetero_s{args.scale:g}_{n}clients_alpha{alpha:g}.png"
-            )
+            png = f"hetero_s{args.scale:g}_{n}clients_alpha{alpha:g}.png"
+            shutil.copy2(part / "label_heatmap.png", figs / png)
             for label, conf in strategies:
-                tag = "het_" + "".join(c if c.isalnum() else "_" for c in label)
-                conf = {
-                    **conf,
-                    "general": {"data_split": "heterogeneous", "alpha": alpha, "centralized_baseline": False},
-                }
-                m = federate(work, part, tag, conf)
-                rows.append(
-                    [
-                        n,
-                        f"Dirichlet {alpha:g}",
-                        label,
-                        f1(m["federated"]["final"]),
-                        f"![heat map](fl/hetero_s{args.scale:g}_{n}clients_alpha{alpha:g}.png)",
-                    ]
-                )
+                general = {"data_split": "heterogeneous", "alpha": alpha, "centralized_baseline": False}
+                m = federate(work, part, tag(label), {**conf, "general": general})
+                rows.append([n, f"Dirichlet {alpha:g}", label, f1(m["federated"]["final"]), ""])
+    gaps = [[*r[:4], round(100 * (f1(central) - r[3]), 1)] for r in rows]
     maps = "\n".join(
         f"- {n} clients, alpha {a:g}: ![](fl/hetero_s{args.scale:g}_{n}clients_alpha{a:g}.png)"
         for n in args.clients
@@ -578,12 +680,35 @@ def cmd_hetero(args: argparse.Namespace, work: Path) -> None:
     )
     body = (
         f"Label skew from a Dirichlet(alpha) split of the training rows (smaller alpha = more skew). "
-        f"4 rounds x 5 local epochs. Centralized on the same rows (20 epochs): {f1(central):.4f}.\n\n"
-        + table(["clients", "split", "strategy", "FL macro F1"], [r[:4] for r in rows])
+        f"4 rounds x 5 local epochs. Centralized on the same rows (20 epochs): {f1(central):.4f}; gap = "
+        "centralized minus FL in macro-F1 points.\n\n"
+        + table(["clients", "split", "strategy", "FL macro F1", "gap (points)"], gaps)
         + "\n\nPer-client label counts (rows: clients and the server test set):\n\n"
         + maps
         + "\n"
     )
+    if not args.no_owner:
+        part = owner_partition(work)
+        owners = json.loads((part / "manifest.json").read_text()).get("owners", [])
+        orows = []
+        for i, (label, conf) in enumerate(strategies):
+            general: dict[str, Any] = {"data_split": "owner", "centralized_baseline": i == 0}
+            conf = {**conf, "general": general}
+            m = federate(work, part, tag(label), conf)
+            if i == 0:
+                oc = m["centralized"]
+            orows.append(
+                [label, f1(m["federated"]["final"]), round(100 * (f1(oc) - f1(m["federated"]["final"])), 1)]
+            )
+        shutil.copy2(part / "label_heatmap.png", figs / "hetero_owner_example.png")
+        body += (
+            f"\n## The own-data example, one client per owner\n\n`examples/campaigns.csv` "
+            f"(`examples/mapping.yaml`, time split, local text encoder) partitioned with `partition --by "
+            f"owner`: {len(owners)} clients ({', '.join(owners)}). Centralized on the same rows "
+            f"(20 epochs): {f1(oc):.4f}.\n\n"
+            + table(["strategy", "FL macro F1", "gap (points)"], orows)
+            + "\n\n![owners' label counts](fl/hetero_owner_example.png)\n"
+        )
     write_page(f"hetero_s{args.scale:g}", "Federated: heterogeneous (label-skewed) clients", body, args)
 
 
@@ -702,6 +827,9 @@ def main() -> None:
     ap.add_argument("--clients", type=int, nargs="+", default=None, help="client counts (report, privacy)")
     ap.add_argument("--only", nargs="*", help="tune: only these candidates (labels)")
     ap.add_argument("--cached-only", action="store_true", help="tune/attack: only runs already made")
+    ap.add_argument("--beyond", type=int, default=0, help="curve: also FedAvg for this many rounds x 5")
+    ap.add_argument("--only-fedavg", action="store_true", help="curve: FedAvg only (no challenger)")
+    ap.add_argument("--no-owner", action="store_true", help="hetero: leave out the own-data owner split")
     ap.add_argument("--proximal-mu", type=float, default=0.01, help="hetero: FedProx mu")
     ap.add_argument("--noise", type=float, nargs="+", default=[0.01, 0.1, 1.0], help="privacy: multipliers")
     ap.add_argument("--clipping-norm", type=float, default=2.0, help="privacy: C")
