@@ -492,8 +492,8 @@ def cmd_report(args: argparse.Namespace, work: Path) -> None:
                         c,
                         fa,
                         fd,
-                        round(100 * (c - fa), 1),
-                        round(100 * (c - fd), 1),
+                        f"{100 * (c - fa):.1f}",
+                        f"{100 * (c - fd):.1f}",
                         f"{rep[0]:.4f} / {rep[1]:.4f} / {rep[2]:.1f}",
                     ]
                 )
@@ -559,7 +559,7 @@ def cmd_curve(args: argparse.Namespace, work: Path) -> None:
                     f"{r} x {e}",
                     name,
                     fl,
-                    round(100 * (f1(central) - fl), 2),
+                    f"{100 * (f1(central) - fl):.1f}",
                     f"{m['federated']['wall_seconds']:.0f}",
                 ]
             )
@@ -672,7 +672,7 @@ def cmd_hetero(args: argparse.Namespace, work: Path) -> None:
                 general = {"data_split": "heterogeneous", "alpha": alpha, "centralized_baseline": False}
                 m = federate(work, part, tag(label), {**conf, "general": general})
                 rows.append([n, f"Dirichlet {alpha:g}", label, f1(m["federated"]["final"]), ""])
-    gaps = [[*r[:4], round(100 * (f1(central) - r[3]), 1)] for r in rows]
+    gaps = [[*r[:4], f"{100 * (f1(central) - r[3]):.1f}"] for r in rows]
     maps = "\n".join(
         f"- {n} clients, alpha {a:g}: ![](fl/hetero_s{args.scale:g}_{n}clients_alpha{a:g}.png)"
         for n in args.clients
@@ -698,7 +698,7 @@ def cmd_hetero(args: argparse.Namespace, work: Path) -> None:
             if i == 0:
                 oc = m["centralized"]
             orows.append(
-                [label, f1(m["federated"]["final"]), round(100 * (f1(oc) - f1(m["federated"]["final"])), 1)]
+                [label, f1(m["federated"]["final"]), f"{100 * (f1(oc) - f1(m['federated']['final'])):.1f}"]
             )
         shutil.copy2(part / "label_heatmap.png", figs / "hetero_owner_example.png")
         body += (
