@@ -459,9 +459,13 @@ def cmd_report(args: argparse.Namespace, work: Path) -> None:
                 ],
                 rows,
             )
-            + "\n\nThe report's ordering (FL score falls as clients multiply) with FedAvg and the "
-            f"challenger: {ordering}. "
-            "Report gaps: 3.4 / 9.4 / 12.0.\n\nGlobal model per round (0 = initial):\n\n"
+            + (
+                "\n\nThe report's ordering (FL score falls as clients multiply) with FedAvg and the "
+                f"challenger: {ordering}. "
+                if len(args.clients) > 1
+                else "\n\n"
+            )
+            + "Report gaps: 3.4 / 9.4 / 12.0.\n\nGlobal model per round (0 = initial):\n\n"
             + curves
             + "\n\nWall time:\n\n"
             + walls
