@@ -30,10 +30,8 @@ stratified 15% becomes the server's validation set, the rest is partitioned over
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -271,10 +269,7 @@ def default_label() -> str:
 
 
 # The strategy screen's best candidate (docs/results/fl_tune_s0.2.md, validation rows, never the test set).
-BEST_SCREENED = (
-    "FedAvgM (server lr 1.5, momentum 0.5)",
-    {"server_learning_rate": 1.5, "server_momentum": 0.5},
-)
+BEST_LR, BEST_MOMENTUM = 1.5, 0.5
 
 
 def challenger() -> tuple[str, str, dict[str, Any]]:
@@ -287,9 +282,8 @@ def challenger() -> tuple[str, str, dict[str, Any]]:
 
     s = default_config().server
     if s.strategy == "Mean":
-        label, params = BEST_SCREENED
-        tag = "exp_FedAvgM_lr" + "_m".join(f"{v:g}" for v in params.values())
-        return tag, f"best of the screen: {label}", strategy_config("FedAvgM", params)
+        label = f"best of the screen: FedAvgM (server lr {BEST_LR:g}, momentum {BEST_MOMENTUM:g})"
+        return f"exp_FedAvgM_lr{BEST_LR:g}_m{BEST_MOMENTUM:g}", label, avgm(BEST_LR, BEST_MOMENTUM)
     return f"exp_{DEFAULT}", f"default: {default_label()}", strategy_config(DEFAULT)
 
 
@@ -304,14 +298,6 @@ def rounds_str(m: Mapping[str, Any]) -> str:
 # ---------------------------------------------------------------------------------------------- pages
 
 
-def machine() -> str:
-    from results_page import cpu_model  # benchmarks/results_page.py: one reader of /proc/cpuinfo
-
-    cpu = cpu_model()
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return f"{platform.node()}: {os.cpu_count()} cores ({cpu}), load {load:.1f} at the end"
-
-
 def versions() -> str:
     import importlib.metadata as md
 
@@ -319,31 +305,23 @@ def versions() -> str:
 
 
 def write_page(name: str, title: str, body: str, args: argparse.Namespace) -> Path:
-    """``docs/results/fl_<name>.md``: the table(s) with the command, date, machine and versions."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    page = RESULTS / f"fl_{name}.md"
-    cmd = "python benchmarks/fl_experiments.py " + " ".join(sys.argv[1:])
-    head = (
-        f"# {title}\n\n"
-        f"Written by `benchmarks/fl_experiments.py` (do not edit by hand).\n\n"
-        f"- Command: `{cmd}`\n"
-        f"- Date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC\n"
-        f"- Machine: {machine()}\n"
+    """``docs/results/fl_<name>.md``: results_page's header (command, date, machine), versions and data."""
+    import results_page
+
+    facts = (
         f"- Versions: {versions()}\n"
-        f"- Data: preset v28, seed 42, scale {args.scale:g} ({args.features} features)\n\n"
+        f"- Data: preset v28, seed 42, scale {args.scale:g} ({args.features} features)\n"
+        "- Runs: reused from the run cache (`--work`) when already made; the date and load above are this "
+        "page's writing; each run's wall time is in its metrics.json there\n\n"
     )
-    page.write_text(head + body.rstrip() + "\n")
-    print(f"\nwrote {page}")
-    return page
+    return results_page.write_page(f"fl_{name}", title, facts + body)
 
 
 def table(header: list[str], rows: list[list[Any]]) -> str:
-    def cell(v: Any) -> str:
-        return f"{v:.4f}" if isinstance(v, float) else str(v)
+    """results_page's Markdown table, floats shown to 4 decimals."""
+    from results_page import table as markdown_table
 
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cell(v) for v in r) + " |" for r in rows]
-    return "\n".join(lines)
+    return markdown_table(header, [[f"{v:.4f}" if isinstance(v, float) else v for v in r] for r in rows])
 
 
 # ---------------------------------------------------------------------------------------------- tables
@@ -538,15 +516,13 @@ def cmd_curve(args: argparse.Namespace, work: Path) -> None:
     """Gap vs rounds at a fixed 20 local epochs: 4x5, 10x2, 20x1 (FedAvg and the challenger)."""
     part = partitions(work, features(work, args.scale, "clean", "none", args.features), 5)
     central = federate(work, part, "exp_Mean", strategy_config("Mean"))["centralized"]
-    ctag, clabel, cconf = challenger()
+    lines = [("FedAvg (Mean)", "exp_Mean", strategy_config("Mean"))]
+    if not args.only_fedavg:
+        ctag, clabel, cconf = challenger()
+        lines.append((clabel, ctag, cconf))
     rows, curves = [], {}
     for r, e in ((4, 5), (10, 2), (20, 1)):
-        for name, tag4, conf0 in (
-            ("FedAvg (Mean)", "exp_Mean", strategy_config("Mean")),
-            (clabel, ctag, cconf),
-        ):
-            if name != "FedAvg (Mean)" and args.only_fedavg:
-                continue
+        for name, tag4, conf0 in lines:
             tag = tag4 if (r, e) == (4, 5) else f"curve_{tag4.removeprefix('exp_')}_r{r}e{e}"
             conf = {
                 **conf0,
@@ -637,15 +613,11 @@ def owner_partition(work: Path) -> Path:
         ("features", ["embed", str(root / "dataset"), "--cache-dir", str(work / "embed_cache")]),
         ("partitions", ["partition", str(root / "features"), "--by", "owner"]),
     ]
-    for folder, cmd in steps:
+    for folder, cmd in steps:  # each step's output is published with a marker (partition: per folder)
         out = root / folder
-        if folder == "partitions":
-            done = [d for d in out.glob("owner_*clients") if (d / COMPLETE_MARKER).is_file()]
-            if done:
-                return done[0]
-        elif (out / COMPLETE_MARKER).is_file():
-            continue
-        subprocess.run([sys.executable, "-m", "campaignlab", *cmd, "--out", str(out)], cwd=REPO, check=True)
+        if not any((d / COMPLETE_MARKER).is_file() for d in (out, *out.glob("owner_*clients"))):
+            run = [sys.executable, "-m", "campaignlab", *cmd, "--out", str(out)]
+            subprocess.run(run, cwd=REPO, check=True)
     return next(d for d in (root / "partitions").glob("owner_*clients") if (d / COMPLETE_MARKER).is_file())
 
 
@@ -667,7 +639,7 @@ def cmd_hetero(args: argparse.Namespace, work: Path) -> None:
     central = federate(work, partitions(work, feat, 5), "exp_Mean", strategy_config("Mean"))["centralized"]
     for n in args.clients:
         iid = federate(work, partitions(work, feat, n), "exp_Mean", strategy_config("Mean"))
-        rows.append([n, "homogeneous", "FedAvg (Mean)", f1(iid["federated"]["final"]), ""])
+        rows.append([n, "homogeneous", "FedAvg (Mean)", f1(iid["federated"]["final"])])
         for alpha in (1.0, 0.5, 0.1):
             part = partitions(work, feat, n, alpha=alpha)
             png = f"hetero_s{args.scale:g}_{n}clients_alpha{alpha:g}.png"
@@ -675,8 +647,8 @@ def cmd_hetero(args: argparse.Namespace, work: Path) -> None:
             for label, conf in strategies:
                 general = {"data_split": "heterogeneous", "alpha": alpha, "centralized_baseline": False}
                 m = federate(work, part, tag(label), {**conf, "general": general})
-                rows.append([n, f"Dirichlet {alpha:g}", label, f1(m["federated"]["final"]), ""])
-    gaps = [[*r[:4], f"{100 * (f1(central) - r[3]):.1f}"] for r in rows]
+                rows.append([n, f"Dirichlet {alpha:g}", label, f1(m["federated"]["final"])])
+    gaps = [[*r, f"{100 * (f1(central) - r[3]):.1f}"] for r in rows]
     maps = "\n".join(
         f"- {n} clients, alpha {a:g}: ![](fl/hetero_s{args.scale:g}_{n}clients_alpha{a:g}.png)"
         for n in args.clients
@@ -694,16 +666,21 @@ def cmd_hetero(args: argparse.Namespace, work: Path) -> None:
     if not args.no_owner:
         part = owner_partition(work)
         owners = json.loads((part / "manifest.json").read_text()).get("owners", [])
-        orows = []
-        for i, (label, conf) in enumerate(strategies):
-            general: dict[str, Any] = {"data_split": "owner", "centralized_baseline": i == 0}
-            conf = {**conf, "general": general}
-            m = federate(work, part, tag(label), conf)
-            if i == 0:
-                oc = m["centralized"]
-            orows.append(
-                [label, f1(m["federated"]["final"]), f"{100 * (f1(oc) - f1(m['federated']['final'])):.1f}"]
+        # The centralized baseline is trained once, in the first (FedAvg) run.
+        owner_runs = [
+            federate(
+                work,
+                part,
+                tag(label),
+                {**conf, "general": {"data_split": "owner", "centralized_baseline": i == 0}},
             )
+            for i, (label, conf) in enumerate(strategies)
+        ]
+        oc = owner_runs[0]["centralized"]
+        orows = [
+            [label, f1(m["federated"]["final"]), f"{100 * (f1(oc) - f1(m['federated']['final'])):.1f}"]
+            for (label, _), m in zip(strategies, owner_runs, strict=True)
+        ]
         shutil.copy2(part / "label_heatmap.png", figs / "hetero_owner_example.png")
         body += (
             f"\n## The own-data example, one client per owner\n\n`examples/campaigns.csv` "
